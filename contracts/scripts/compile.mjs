@@ -73,7 +73,8 @@ let bytecode = header;
 for (const name of EXPORTED) {
   const artifact = byName[name];
   if (!artifact) throw new Error(`compile: contract ${name} not found in contracts/src`);
-  const varName = name[0].toLowerCase() + name.slice(1);
+  // DevUSD → devUsd, ModelRegistry → modelRegistry
+  const varName = name[0].toLowerCase() + name.slice(1).replace(/USD/, 'Usd');
   abis += `\n/** ABI of \`${name}\`. */\nexport const ${varName}Abi = ${JSON.stringify(artifact.abi, null, 2)} as const;\n`;
   bytecode += `\n/** Creation bytecode of \`${name}\`. */\nexport const ${varName}Bytecode = '0x${artifact.evm.bytecode.object}' as const;\n`;
 }

@@ -2,7 +2,7 @@
 // Do not edit: run `npm run build:contracts`. CI fails if this file is stale.
 
 /** ABI of `DevUSD`. */
-export const devUSDAbi = [
+export const devUsdAbi = [
   {
     "inputs": [
       {

@@ -1,0 +1,95 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Command } from 'commander';
+import { createWalletClient, http, isAddress, isHex, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { getChainId } from 'viem/actions';
+import { AgoraError, chainFor, deployAgora, serializeDeployment } from '@agora/sdk';
+import { reportAndExit } from '../program.ts';
+
+type DeployOptions = {
+  rpcUrl: string;
+  keyFile?: string;
+  out?: string;
+  token?: string;
+  treasury?: string;
+  auditCourt?: string;
+  minStake?: string;
+  feeBps?: string;
+  challengeWindow?: string;
+  challengePeriod?: string;
+  unbondingDelay?: string;
+};
+
+/** Reads the deployer key from a file or AGORA_PRIVATE_KEY; the key is never printed. */
+function readDeployerKey(keyFile: string | undefined): Hex {
+  const raw = (keyFile ? readFileSync(keyFile, 'utf8') : process.env.AGORA_PRIVATE_KEY ?? '').trim();
+  if (!raw) {
+    throw new AgoraError('MissingKey', 'No deployer key given.', {
+      fix: 'set AGORA_PRIVATE_KEY or pass --key-file <file holding a 0x-prefixed private key>.',
+    });
+  }
+  const key = (raw.startsWith('0x') ? raw : `0x${raw}`) as Hex;
+  if (!isHex(key) || key.length !== 66) {
+    throw new AgoraError('InvalidKey', 'The deployer key is not a 32-byte hex private key.', { fix: 'check the key file or AGORA_PRIVATE_KEY.' });
+  }
+  return key;
+}
+
+function address(value: string | undefined, flag: string): Address | undefined {
+  if (value === undefined) return undefined;
+  if (!isAddress(value)) throw new AgoraError('InvalidAddress', `${flag} is not an address: ${value}`);
+  return value;
+}
+
+function integer(value: string | undefined, flag: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new AgoraError('InvalidNumber', `${flag} must be a non-negative integer, got ${value}.`);
+  return BigInt(value);
+}
+
+/** `agora deploy`: deploy every contract to any EVM chain by RPC URL and write the deployment file. */
+export function deployCommand(): Command {
+  return new Command('deploy')
+    .description('deploy every Agora contract to the chain at --rpc-url and write the deployment file')
+    .requiredOption('--rpc-url <url>', 'JSON-RPC URL of the EVM node')
+    .option('--key-file <file>', 'file holding the deployer private key (default: $AGORA_PRIVATE_KEY)')
+    .option('--out <file>', 'deployment file to write (default: deployments/<chainId>.json)')
+    .option('--token <address>', 'existing ERC-20 to use as unit of account (default: deploy DevUSD)')
+    .option('--treasury <address>', 'receives protocol fees (default: the deployer)')
+    .option('--audit-court <address>', 'the only address allowed to jail and slash (default: the deployer)')
+    .option('--min-stake <units>', 'minimum provider stake, token base units')
+    .option('--fee-bps <bps>', 'protocol fee in basis points (max 1000)')
+    .option('--challenge-window <seconds>', 'JobMarket: seconds between delivery and payout')
+    .option('--challenge-period <seconds>', 'PaymentChannels: seconds a provider has to redeem after a unilateral close')
+    .option('--unbonding-delay <seconds>', 'ProviderRegistry: seconds between unbond request and withdrawal')
+    .action(async (options: DeployOptions) => {
+      try {
+        const account = privateKeyToAccount(readDeployerKey(options.keyFile));
+        const probe = createWalletClient({ account, transport: http(options.rpcUrl) });
+        const chainId = await getChainId(probe).catch((cause) => {
+          throw new AgoraError('RpcUnreachable', `Cannot reach the chain at ${options.rpcUrl}.`, { cause, fix: 'check the URL and that the node runs.' });
+        });
+        const wallet = createWalletClient({ account, chain: chainFor(chainId, options.rpcUrl), transport: http(options.rpcUrl), pollingInterval: 250 });
+        process.stdout.write(`deploying Agora to chain ${chainId} at ${options.rpcUrl} from ${account.address}\n`);
+        const feeBps = integer(options.feeBps, '--fee-bps');
+        const deployment = await deployAgora(wallet, {
+          token: address(options.token, '--token'),
+          treasury: address(options.treasury, '--treasury'),
+          auditCourt: address(options.auditCourt, '--audit-court'),
+          minStake: integer(options.minStake, '--min-stake'),
+          protocolFeeBps: feeBps === undefined ? undefined : Number(feeBps),
+          challengeWindow: integer(options.challengeWindow, '--challenge-window'),
+          challengePeriod: integer(options.challengePeriod, '--challenge-period'),
+          unbondingDelay: integer(options.unbondingDelay, '--unbonding-delay'),
+          onProgress: ({ contract, address: at }) => process.stdout.write(`  ${contract.padEnd(17)}${at}\n`),
+        });
+        const out = options.out ?? `deployments/${chainId}.json`;
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, serializeDeployment(deployment));
+        process.stdout.write(`deployment written to ${out}\n`);
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

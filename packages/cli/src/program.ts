@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { AgoraError } from '@agora/sdk';
+import { upCommand } from './commands/up.ts';
+import { deployCommand } from './commands/deploy.ts';
+
+/** The `agora` command line: each command parses, calls one function and prints. */
+export function createProgram(): Command {
+  const program = new Command('agora')
+    .description('Agora: a decentralized AI network. Serve models, buy inference, verify results.')
+    .showHelpAfterError();
+  program.addCommand(upCommand());
+  program.addCommand(deployCommand());
+  program.hook('preAction', () => {
+    process.on('unhandledRejection', reportAndExit);
+  });
+  program.exitOverride((err) => {
+    process.exit(err.exitCode);
+  });
+  return program;
+}
+
+/** Prints an error the way users should see it (message, fix, no stack) and exits 1. */
+export function reportAndExit(err: unknown): never {
+  if (err instanceof AgoraError) process.stderr.write(`error: ${err.message}\n`);
+  else process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}
