@@ -1,0 +1,42 @@
+import { keccak256, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { registerModel, registerProvider, setOffer, stake } from '@agora/sdk';
+import type { TestDevnet } from './devnet.ts';
+import type { DevRole } from '@agora/node';
+
+/** Price per call used by market fixtures: 0.001 DevUSD. */
+export const PRICE = 1_000n;
+/** Royalty of the fixture model, basis points. */
+export const ROYALTY_BPS = 500;
+
+/** A model registered with a royalty receiver, and staked providers offering it at {@link PRICE}. */
+export type Market = { modelId: Hex; royaltyReceiver: Address };
+
+/** Registers a model (with a royalty) and makes each of `providers` a staked provider offering it. */
+export async function setUpMarket(devnet: TestDevnet, providers: DevRole[] = ['provider1']): Promise<Market> {
+  const royaltyReceiver = privateKeyToAccount(generatePrivateKey()).address;
+  const { modelId } = await registerModel(devnet.as('deployer'), {
+    weightsHash: keccak256(toHex('digits.onnx weights')),
+    runtime: 'onnxruntime',
+    quantization: 'f32',
+    format: 'onnx',
+    verificationMode: 'exact',
+    royaltyReceiver,
+    royaltyBps: ROYALTY_BPS,
+    metadataURI: 'agora://models/digits',
+  });
+  for (const [i, role] of providers.entries()) {
+    const client = devnet.as(role);
+    await registerProvider(client, { endpoint: `http://127.0.0.1:${9100 + i}` });
+    await stake(client, { amount: devnet.deployment.parameters.minStake });
+    await setOffer(client, { modelId, pricePerUnit: PRICE });
+  }
+  return { modelId, royaltyReceiver };
+}
+
+/** How a payment of `amount` splits under the devnet's fee and the fixture model's royalty. */
+export function expectedSplit(devnet: TestDevnet, amount: bigint) {
+  const fee = (amount * BigInt(devnet.deployment.parameters.protocolFeeBps)) / 10_000n;
+  const royalty = (amount * BigInt(ROYALTY_BPS)) / 10_000n;
+  return { fee, royalty, providerShare: amount - fee - royalty };
+}
