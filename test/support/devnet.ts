@@ -1,4 +1,4 @@
-import { createTestClient, http, type Hex } from 'viem';
+import { createTestClient, http, publicActions } from 'viem';
 import { createAgoraClient, type AgoraWalletClient } from '@agora/sdk';
 import { getDevAccount, startDevnet, type DevRole, type Devnet, type StartDevnetInit } from '@agora/node';
 
@@ -21,7 +21,7 @@ export async function startTestDevnet(init: StartDevnetInit = {}): Promise<TestD
     ...init,
     deploy: { challengeWindow: 600n, challengePeriod: 3600n, unbondingDelay: 86_400n, ...init.deploy },
   });
-  const testClient = createTestClient({ mode: 'anvil', transport: http(devnet.rpcUrl) });
+  const testClient = createTestClient({ mode: 'anvil', transport: http(devnet.rpcUrl) }).extend(publicActions);
   const clients = new Map<DevRole, AgoraWalletClient>();
   return {
     ...devnet,
@@ -43,8 +43,7 @@ export async function startTestDevnet(init: StartDevnetInit = {}): Promise<TestD
       await testClient.mine({ blocks: 1 });
     },
     async now() {
-      const block = await testClient.request({ method: 'eth_getBlockByNumber', params: ['latest', false] });
-      return BigInt((block as { timestamp: Hex }).timestamp);
+      return (await testClient.getBlock()).timestamp;
     },
   };
 }
