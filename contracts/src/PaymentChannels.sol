@@ -209,7 +209,10 @@ contract PaymentChannels is Settlement, EIP712 {
             revert PaymentChannelsChallengeOver(channelId, channel.closesAt);
         }
         uint256 providerShare;
-        if (cumulativeAmount > channel.redeemed) {
+        // Redeem only if the voucher pays something: one that owes more than the deposit pays up to
+        // the deposit, so once the deposit is fully redeemed the provider's newest voucher pays
+        // nothing and must not block the close.
+        if (cumulativeAmount > channel.redeemed && channel.deposit > channel.redeemed) {
             (, providerShare) = _redeem(channelId, channel, cumulativeAmount, requestHash, signature);
         }
         refund = _close(channelId, channel);
