@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Settlement} from "./Settlement.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
@@ -30,18 +31,19 @@ contract JobMarket is Settlement, EIP712 {
         Cancelled
     }
 
-    /// @notice A job. `price` is the accepted offer price, at most `maxPrice`.
+    /// @notice A job. `price` is the accepted offer price, at most `maxPrice`. Fields are ordered
+    /// to pack into six storage slots (opening a job writes five of them).
     struct Job {
         address buyer;
+        uint64 deadline;
+        JobStatus status;
         address provider;
+        uint64 deliveredAt;
+        uint32 errorCode;
         bytes32 modelId;
         bytes32 inputHash;
-        uint256 maxPrice;
-        uint256 price;
-        uint64 deadline;
-        uint64 deliveredAt;
-        JobStatus status;
-        uint32 errorCode;
+        uint128 maxPrice;
+        uint128 price;
         bytes32 outputHash;
     }
 
@@ -141,15 +143,15 @@ contract JobMarket is Settlement, EIP712 {
         jobId = ++_jobCount;
         _jobs[jobId] = Job({
             buyer: msg.sender,
+            deadline: params.deadline,
+            status: JobStatus.Open,
             provider: params.provider,
+            deliveredAt: 0,
+            errorCode: 0,
             modelId: params.modelId,
             inputHash: params.inputHash,
-            maxPrice: params.maxPrice,
+            maxPrice: SafeCast.toUint128(params.maxPrice),
             price: 0,
-            deadline: params.deadline,
-            deliveredAt: 0,
-            status: JobStatus.Open,
-            errorCode: 0,
             outputHash: bytes32(0)
         });
         _totalEscrowed += params.maxPrice;
@@ -207,7 +209,8 @@ contract JobMarket is Settlement, EIP712 {
         }
         if (price > job.maxPrice) revert JobMarketPriceTooHigh(jobId, price, job.maxPrice);
         job.provider = msg.sender;
-        job.price = price;
+        // Cannot truncate: price <= maxPrice, which is a uint128.
+        job.price = uint128(price);
         job.status = JobStatus.Accepted;
         emit JobAccepted(jobId, msg.sender, price);
     }

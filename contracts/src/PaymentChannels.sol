@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Settlement} from "./Settlement.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
@@ -28,15 +29,16 @@ contract PaymentChannels is Settlement, EIP712 {
     }
 
     /// @notice A channel. `signer` signs vouchers for the buyer (the buyer itself or a hot key).
+    /// Fields are ordered to pack into five storage slots; a redeem rewrites only one.
     struct Channel {
         address buyer;
+        uint64 closesAt;
+        ChannelStatus status;
         address provider;
         address signer;
         bytes32 modelId;
-        uint256 deposit;
-        uint256 redeemed;
-        uint64 closesAt;
-        ChannelStatus status;
+        uint128 deposit;
+        uint128 redeemed;
     }
 
     /// @notice EIP-712 type of a voucher: the buyer owes `cumulativeAmount` in total on the channel;
@@ -127,13 +129,13 @@ contract PaymentChannels is Settlement, EIP712 {
         channelId = keccak256(abi.encode(block.chainid, address(this), msg.sender, _channelNonces[msg.sender]++));
         _channels[channelId] = Channel({
             buyer: msg.sender,
+            closesAt: 0,
+            status: ChannelStatus.Open,
             provider: provider,
             signer: signer == address(0) ? msg.sender : signer,
             modelId: modelId,
-            deposit: deposit,
-            redeemed: 0,
-            closesAt: 0,
-            status: ChannelStatus.Open
+            deposit: SafeCast.toUint128(deposit),
+            redeemed: 0
         });
         _totalLocked += deposit;
         emit ChannelOpened(channelId, msg.sender, provider, modelId, _channels[channelId].signer, deposit);
@@ -146,7 +148,7 @@ contract PaymentChannels is Settlement, EIP712 {
         if (msg.sender != channel.buyer) revert PaymentChannelsNotBuyer(channelId, msg.sender);
         if (channel.status != ChannelStatus.Open) revert PaymentChannelsInvalidStatus(channelId, channel.status);
         if (amount == 0) revert SettlementZeroAmount();
-        channel.deposit += amount;
+        channel.deposit = SafeCast.toUint128(channel.deposit + amount);
         _totalLocked += amount;
         emit ChannelToppedUp(channelId, amount, channel.deposit);
         _token.safeTransferFrom(msg.sender, address(this), amount);
@@ -275,7 +277,8 @@ contract PaymentChannels is Settlement, EIP712 {
         unchecked {
             paid = payable_ - redeemed;
         }
-        channel.redeemed = payable_;
+        // Cannot truncate: payable_ <= deposit, which is a uint128.
+        channel.redeemed = uint128(payable_);
         _totalLocked -= paid;
         providerShare = _splitPayment(channel.modelId, paid);
         emit VoucherRedeemed(channelId, cumulativeAmount, paid, providerShare, requestHash);

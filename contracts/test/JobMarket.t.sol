@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {AgoraFixture} from "./utils/AgoraFixture.sol";
 import {JobMarket} from "../src/JobMarket.sol";
@@ -228,6 +229,17 @@ contract JobMarketTest is AgoraFixture {
         );
         vm.prank(buyer);
         jobs.openJob(_params(MAX_PRICE, address(0), 999));
+    }
+
+    function test_RevertWhen_OpenJobMaxPriceAboveUint128() public {
+        // Escrows are stored as uint128 to pack the job into fewer slots; no real token supply
+        // reaches 2^128, and a larger amount is refused before any token moves.
+        uint256 tooMuch = uint256(type(uint128).max) + 1;
+        fund(buyer, tooMuch);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, tooMuch));
+        vm.prank(buyer);
+        jobs.openJob(_params(tooMuch, address(0), deadline));
+        assertEq(jobs.getJobCount(), 0);
     }
 
     function test_RevertWhen_OpenJobUnknownModel() public {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {AgoraFixture} from "./utils/AgoraFixture.sol";
 import {PaymentChannels} from "../src/PaymentChannels.sol";
@@ -236,6 +237,26 @@ contract PaymentChannelsTest is AgoraFixture {
         );
         vm.prank(buyer);
         channels.openChannel(stranger, modelId, DEPOSIT, address(0));
+    }
+
+    function test_RevertWhen_OpenChannelDepositAboveUint128() public {
+        // Deposits are stored as uint128 to pack the channel into fewer slots.
+        uint256 tooMuch = uint256(type(uint128).max) + 1;
+        fund(buyer, tooMuch);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, tooMuch));
+        _open(tooMuch, address(0));
+    }
+
+    function test_RevertWhen_TopUpPushesDepositAboveUint128() public {
+        bytes32 channelId = _open();
+        uint256 amount = uint256(type(uint128).max);
+        fund(buyer, amount);
+        vm.expectRevert(
+            abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, amount + DEPOSIT)
+        );
+        vm.prank(buyer);
+        channels.topUp(channelId, amount);
+        assertEq(channels.getChannel(channelId).deposit, DEPOSIT);
     }
 
     // ---------------------------------------------------------------- topUp

@@ -2422,6 +2422,22 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -2901,9 +2917,29 @@ export const jobMarketAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "enum JobMarket.JobStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
             "internalType": "address",
             "name": "provider",
             "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deliveredAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "errorCode",
+            "type": "uint32"
           },
           {
             "internalType": "bytes32",
@@ -2916,34 +2952,14 @@ export const jobMarketAbi = [
             "type": "bytes32"
           },
           {
-            "internalType": "uint256",
+            "internalType": "uint128",
             "name": "maxPrice",
-            "type": "uint256"
+            "type": "uint128"
           },
           {
-            "internalType": "uint256",
+            "internalType": "uint128",
             "name": "price",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deliveredAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "enum JobMarket.JobStatus",
-            "name": "status",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint32",
-            "name": "errorCode",
-            "type": "uint32"
+            "type": "uint128"
           },
           {
             "internalType": "bytes32",
@@ -3434,6 +3450,22 @@ export const paymentChannelsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -3823,6 +3855,16 @@ export const paymentChannelsAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint64",
+            "name": "closesAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "enum PaymentChannels.ChannelStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
             "internalType": "address",
             "name": "provider",
             "type": "address"
@@ -3838,24 +3880,14 @@ export const paymentChannelsAbi = [
             "type": "bytes32"
           },
           {
-            "internalType": "uint256",
+            "internalType": "uint128",
             "name": "deposit",
-            "type": "uint256"
+            "type": "uint128"
           },
           {
-            "internalType": "uint256",
+            "internalType": "uint128",
             "name": "redeemed",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint64",
-            "name": "closesAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "enum PaymentChannels.ChannelStatus",
-            "name": "status",
-            "type": "uint8"
+            "type": "uint128"
           }
         ],
         "internalType": "struct PaymentChannels.Channel",
