@@ -31,12 +31,14 @@ contract JobMarket is Settlement, EIP712 {
         Cancelled
     }
 
-    /// @notice A job. `price` is the accepted offer price, at most `maxPrice`. Fields are ordered
-    /// to pack into six storage slots (opening a job writes five of them).
+    /// @notice A job. `price` is the accepted offer price, at most `maxPrice`; `royaltyBps` caps the
+    /// model royalty at its rate when the job was accepted. Fields are ordered to pack into six
+    /// storage slots (opening a job writes five of them).
     struct Job {
         address buyer;
         uint64 deadline;
         JobStatus status;
+        uint16 royaltyBps;
         address provider;
         uint64 deliveredAt;
         uint32 errorCode;
@@ -145,6 +147,7 @@ contract JobMarket is Settlement, EIP712 {
             buyer: msg.sender,
             deadline: params.deadline,
             status: JobStatus.Open,
+            royaltyBps: 0,
             provider: params.provider,
             deliveredAt: 0,
             errorCode: 0,
@@ -211,6 +214,7 @@ contract JobMarket is Settlement, EIP712 {
         job.provider = msg.sender;
         // Cannot truncate: price <= maxPrice, which is a uint128.
         job.price = uint128(price);
+        job.royaltyBps = _currentRoyaltyBps(job.modelId);
         job.status = JobStatus.Accepted;
         emit JobAccepted(jobId, msg.sender, price);
     }
@@ -261,7 +265,7 @@ contract JobMarket is Settlement, EIP712 {
         uint256 escrow = job.maxPrice;
         uint256 price = job.price;
         _totalEscrowed -= escrow;
-        uint256 providerShare = _splitPayment(job.modelId, price);
+        uint256 providerShare = _splitPayment(job.modelId, price, job.royaltyBps);
         _credit(job.provider, providerShare);
         // Cannot underflow: acceptJob checked price <= maxPrice.
         uint256 buyerRefund;

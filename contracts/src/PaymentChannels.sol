@@ -29,11 +29,13 @@ contract PaymentChannels is Settlement, EIP712 {
     }
 
     /// @notice A channel. `signer` signs vouchers for the buyer (the buyer itself or a hot key).
-    /// Fields are ordered to pack into five storage slots; a redeem rewrites only one.
+    /// `royaltyBps` caps the model royalty at its rate when the channel opened. Fields are ordered
+    /// to pack into five storage slots; a redeem rewrites only one.
     struct Channel {
         address buyer;
         uint64 closesAt;
         ChannelStatus status;
+        uint16 royaltyBps;
         address provider;
         address signer;
         bytes32 modelId;
@@ -131,6 +133,7 @@ contract PaymentChannels is Settlement, EIP712 {
             buyer: msg.sender,
             closesAt: 0,
             status: ChannelStatus.Open,
+            royaltyBps: _currentRoyaltyBps(modelId),
             provider: provider,
             signer: signer == address(0) ? msg.sender : signer,
             modelId: modelId,
@@ -280,7 +283,7 @@ contract PaymentChannels is Settlement, EIP712 {
         // Cannot truncate: payable_ <= deposit, which is a uint128.
         channel.redeemed = uint128(payable_);
         _totalLocked -= paid;
-        providerShare = _splitPayment(channel.modelId, paid);
+        providerShare = _splitPayment(channel.modelId, paid, channel.royaltyBps);
         emit VoucherRedeemed(channelId, cumulativeAmount, paid, providerShare, requestHash);
     }
 

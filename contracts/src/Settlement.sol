@@ -103,18 +103,36 @@ abstract contract Settlement is ReentrancyGuard {
         return _protocolFeeBps;
     }
 
-    /// @notice How a payment of `amount` for `modelId` is split.
+    /// @notice How a payment of `amount` for `modelId` is split under the model's current royalty.
     function quoteSplit(bytes32 modelId, uint256 amount)
         public
         view
         returns (uint256 providerShare, uint256 fee, uint256 royalty, address royaltyReceiver)
     {
+        return _quoteSplit(modelId, amount, type(uint16).max);
+    }
+
+    /// @dev The royalty is the model's current one capped at `maxRoyaltyBps`, the rate the buyer and
+    /// provider agreed to when the channel opened or the job was accepted: a publisher who raises the
+    /// royalty later cannot take a bigger cut of work already agreed, and one who lowers it (or
+    /// removes the receiver) is honoured at once.
+    function _quoteSplit(bytes32 modelId, uint256 amount, uint16 maxRoyaltyBps)
+        internal
+        view
+        returns (uint256 providerShare, uint256 fee, uint256 royalty, address royaltyReceiver)
+    {
         uint16 royaltyBps;
         (royaltyReceiver, royaltyBps) = _modelRegistry.getRoyalty(modelId);
+        if (royaltyBps > maxRoyaltyBps) royaltyBps = maxRoyaltyBps;
         fee = (amount * _protocolFeeBps) / BPS;
         royalty = (amount * royaltyBps) / BPS;
         // Cannot underflow: fee ≤ 10% and royalty ≤ 30% of amount (bounded at deploy and in ModelRegistry).
         providerShare = amount - fee - royalty;
+    }
+
+    /// @dev The model's royalty rate now, to be stored as the cap of a channel or job.
+    function _currentRoyaltyBps(bytes32 modelId) internal view returns (uint16 bps) {
+        (, bps) = _modelRegistry.getRoyalty(modelId);
     }
 
     function _credit(address account, uint256 amount) internal {
@@ -126,8 +144,9 @@ abstract contract Settlement is ReentrancyGuard {
 
     /// @dev Credits fee and royalty of a payment and returns the provider's share, which the caller
     /// either credits or transfers.
-    function _splitPayment(bytes32 modelId, uint256 amount) internal returns (uint256 providerShare) {
-        (uint256 share, uint256 fee, uint256 royalty, address royaltyReceiver) = quoteSplit(modelId, amount);
+    function _splitPayment(bytes32 modelId, uint256 amount, uint16 maxRoyaltyBps) internal returns (uint256 providerShare) {
+        (uint256 share, uint256 fee, uint256 royalty, address royaltyReceiver) =
+            _quoteSplit(modelId, amount, maxRoyaltyBps);
         _credit(_treasury, fee);
         _credit(royaltyReceiver, royalty);
         return share;

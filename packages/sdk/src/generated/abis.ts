@@ -2927,6 +2927,11 @@ export const jobMarketAbi = [
             "type": "uint8"
           },
           {
+            "internalType": "uint16",
+            "name": "royaltyBps",
+            "type": "uint16"
+          },
+          {
             "internalType": "address",
             "name": "provider",
             "type": "address"
@@ -3863,6 +3868,11 @@ export const paymentChannelsAbi = [
             "internalType": "enum PaymentChannels.ChannelStatus",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint16",
+            "name": "royaltyBps",
+            "type": "uint16"
           },
           {
             "internalType": "address",

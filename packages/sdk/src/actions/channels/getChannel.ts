@@ -11,6 +11,8 @@ export type GetChannelReturnType = {
   provider: Address;
   signer: Address;
   modelId: Hex;
+  /** The model royalty rate when the channel opened: redeems never pay a higher one. */
+  royaltyBps: number;
   deposit: bigint;
   redeemed: bigint;
   /** Unix seconds when a unilateral close ends; 0 when none is running. */

@@ -13,6 +13,8 @@ export type GetJobReturnType = {
   inputHash: Hex;
   maxPrice: bigint;
   price: bigint;
+  /** The model royalty rate when the job was accepted: finalize never pays a higher one. */
+  royaltyBps: number;
   deadline: bigint;
   deliveredAt: bigint;
   status: JobStatus;
