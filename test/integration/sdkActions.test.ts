@@ -1,12 +1,14 @@
 // The sdk's actions for providers, publishers and buyers against a real EVM node: each does what
 // it says on the chain, and refusals come back as decoded, actionable errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keccak256, toHex, type Hex } from 'viem';
+import { createTestClient, http, keccak256, parseEther, toHex, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readContract, writeContract, waitForTransactionReceipt } from 'viem/actions';
 import {
   cancelJob,
   closeChannel,
   computeModelId,
+  createAgoraClient,
   devUsdAbi,
   getChannel,
   getCredit,
@@ -117,6 +119,15 @@ describe('providers', () => {
 });
 
 describe('buyers', () => {
+  it('tells a buyer without tokens to fund the account, even though the token reverted inside the channel contract', async () => {
+    const poor = privateKeyToAccount(generatePrivateKey());
+    await createTestClient({ mode: 'anvil', transport: http(devnet.rpcUrl) }).setBalance({ address: poor.address, value: parseEther('1') });
+    const client = createAgoraClient({ transport: http(devnet.rpcUrl), deployment: devnet.deployment, account: poor, pollingInterval: 20 });
+    const err = await openChannel(client, { provider: address('provider1'), modelId: market.modelId, deposit: 5_000_000n }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERC20InsufficientBalance', fix: 'fund the account with the deployment token first (on a devnet, the dev accounts printed by `agora up` are funded).' });
+    expect((err as Error).message).toContain(`holds 0 tokens but 5 are needed`);
+  });
+
   it('cancels a job nobody accepted and gets the whole escrow back', async () => {
     const before = await getTokenBalance(devnet.as('buyer2'), { account: address('buyer2') });
     const { jobId } = await openJob(devnet.as('buyer2'), {

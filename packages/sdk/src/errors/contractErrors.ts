@@ -1,6 +1,6 @@
-import { BaseError, ContractFunctionRevertedError, formatUnits } from 'viem';
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, formatUnits } from 'viem';
+import { agoraAbi } from '../contracts.ts';
 import { AgoraError } from './AgoraError.ts';
-import type { agoraAbi } from '../contracts.ts';
 
 /** Name of every custom error an Agora contract (or an OpenZeppelin base it uses) can revert with. */
 export type AgoraContractErrorName = Extract<(typeof agoraAbi)[number], { type: 'error' }>['name'];
@@ -19,7 +19,11 @@ const short = (value: unknown) => {
 };
 /** Token amounts in errors are shown in whole units; every Agora deployment token has 6 decimals by default. */
 const amount = (value: unknown) => (typeof value === 'bigint' ? formatUnits(value, 6) : String(value));
-const when = (value: unknown) => (typeof value === 'bigint' ? new Date(Number(value) * 1000).toISOString() : String(value));
+const when = (value: unknown) => {
+  // Dates beyond year 275760 cannot be shown (e.g. a "never" deadline of 2^64 - 1): print seconds.
+  const ms = typeof value === 'bigint' ? Number(value) * 1000 : Number.NaN;
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${String(value)} (unix seconds)`;
+};
 
 /**
  * What each custom error means for a user, and what to do about it. Keyed by error name so a
@@ -29,7 +33,7 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   // ProviderRegistry
   ProviderRegistryNotRegistered: ([account]) => ({
     message: `${short(account)} is not a registered provider.`,
-    fix: 'register first with `agora provider register` (or the registerProvider action).',
+    fix: 'register the account as a provider first (registerProvider).',
   }),
   ProviderRegistryAlreadyRegistered: ([p]) => ({
     message: `${short(p)} is already registered as a provider.`,
@@ -65,7 +69,7 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   SettlementInvalidFee: ([fee, max]) => ({ message: `Protocol fee ${fee} bps is invalid.`, fix: `use at most ${max} bps and a treasury address.` }),
   SettlementNothingToWithdraw: ([account]) => ({ message: `${short(account)} has nothing to withdraw.` }),
   SettlementZeroAmount: () => ({ message: 'The amount is zero.', fix: 'pass a positive amount.' }),
-  SettlementUnknownModel: ([id]) => ({ message: `Model ${short(id)} is not registered.`, fix: 'check the model id with `agora models`.' }),
+  SettlementUnknownModel: ([id]) => ({ message: `Model ${short(id)} is not registered.`, fix: 'check the model id against the ModelRegistry (getModels).' }),
   // JobMarket
   JobMarketUnknownJob: ([id]) => ({ message: `Job ${id} does not exist.` }),
   JobMarketInvalidStatus: ([id, status]) => ({
@@ -82,11 +86,11 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   JobMarketChallengeWindowOpen: ([id, endsAt]) => ({ message: `Job ${id} can be finalized from ${when(endsAt)}, when its challenge window closes.` }),
   JobMarketEmptyOutput: ([id]) => ({ message: `The output hash for job ${id} is zero.` }),
   // PaymentChannels
-  PaymentChannelsUnknownChannel: ([id]) => ({ message: `Channel ${short(id)} does not exist.`, fix: 'check the id with `agora channel status`.' }),
+  PaymentChannelsUnknownChannel: ([id]) => ({ message: `Channel ${short(id)} does not exist.`, fix: 'check the channel id and that the deployment file is for this chain.' }),
   PaymentChannelsInvalidStatus: ([id, status]) => ({ message: `Channel ${short(id)} is ${STATUS.channel[Number(status)] ?? status}, which does not allow this.` }),
   PaymentChannelsNotBuyer: ([id, caller]) => ({ message: `${short(caller)} is not the buyer of channel ${short(id)}.` }),
   PaymentChannelsNotProvider: ([id, caller]) => ({ message: `${short(caller)} is not the provider of channel ${short(id)}.` }),
-  PaymentChannelsProviderUnavailable: ([p, id]) => ({ message: `Provider ${short(p)} is not active or does not offer model ${short(id)}.`, fix: 'pick a provider listed by `agora models`.' }),
+  PaymentChannelsProviderUnavailable: ([p, id]) => ({ message: `Provider ${short(p)} is not active or does not offer model ${short(id)}.`, fix: 'pick a provider with a live offer for the model (getOffersForModel).' }),
   PaymentChannelsInvalidVoucherSignature: ([id, recovered, signer]) => ({
     message: `The voucher for channel ${short(id)} was signed by ${short(recovered)}, not by the channel's signer ${short(signer)}.`,
     fix: 'it is forged, or signed for another chain or contract; sign it with the channel signer for this deployment.',
@@ -100,7 +104,7 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   // DevUSD and OpenZeppelin
   ERC20InsufficientBalance: ([sender, balance, needed]) => ({
     message: `${short(sender)} holds ${amount(balance)} tokens but ${amount(needed)} are needed.`,
-    fix: 'fund the account (on the devnet: `agora faucet`).',
+    fix: 'fund the account with the deployment token first (on a devnet, the dev accounts printed by `agora up` are funded).',
   }),
   ERC20InsufficientAllowance: ([spender, allowance, needed]) => ({
     message: `${short(spender)} may spend ${amount(allowance)} of your tokens but needs ${amount(needed)}.`,
@@ -145,8 +149,18 @@ export function toAgoraError(err: unknown, context: string): AgoraError {
   if (err instanceof BaseError) {
     const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
     if (reverted instanceof ContractFunctionRevertedError) {
-      const name = reverted.data?.errorName as AgoraContractErrorName | undefined;
-      return new ContractRevertedError(name ?? 'UnknownRevert', reverted.data?.args ?? [], context, err);
+      let data: { errorName: string; args?: readonly unknown[] | undefined } | undefined = reverted.data;
+      // viem decodes with the called contract's ABI only; errors bubbling up from another contract
+      // (the token's ERC20InsufficientBalance inside openChannel, say) need every Agora ABI.
+      if (!data && reverted.raw) {
+        try {
+          data = decodeErrorResult({ abi: agoraAbi, data: reverted.raw });
+        } catch {
+          // Not one of ours: reported as UnknownRevert below.
+        }
+      }
+      const name = data?.errorName as AgoraContractErrorName | undefined;
+      return new ContractRevertedError(name ?? 'UnknownRevert', data?.args ?? [], context, err);
     }
   }
   return new AgoraError('ChainCallFailed', `${context} failed.`, {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keccak256, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { recoverVoucherSigner, signVoucher, verifyVoucher } from './voucher.ts';
+import { isCanonicalSignature, recoverVoucherSigner, signVoucher, verifyVoucher } from './voucher.ts';
 
 const buyer = privateKeyToAccount('0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e');
 const domain = { chainId: 31337, paymentChannels: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9' } as const;
@@ -28,5 +28,23 @@ describe('vouchers off-chain', () => {
     const replay = await signVoucher(buyer, domain, { channelId, cumulativeAmount: 1_000n, requestHash });
     await expect(verifyVoucher({ ...check, voucher: replay })).rejects.toMatchObject({ code: 'VoucherReplayed' });
     await expect(verifyVoucher({ ...check, voucher: { ...replay, signature: '0x1234' } })).rejects.toMatchObject({ code: 'VoucherForged' });
+  });
+
+  it('refuses the malleable twins of a valid signature, which the contract would never redeem', async () => {
+    const voucher = await signVoucher(buyer, domain, { channelId, cumulativeAmount: 2_000n, requestHash });
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const r = voucher.signature.slice(2, 66);
+    const s = BigInt(`0x${voucher.signature.slice(66, 130)}`);
+    const v = Number.parseInt(voucher.signature.slice(130), 16);
+    const highS = `0x${r}${(n - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}` as const;
+    const vZeroOne = `0x${r}${voucher.signature.slice(66, 130)}${(v - 27).toString(16).padStart(2, '0')}` as const;
+    // Both still recover the buyer off-chain...
+    expect(await recoverVoucherSigner(domain, { ...voucher, signature: highS })).toBe(buyer.address);
+    expect(await recoverVoucherSigner(domain, { ...voucher, signature: vZeroOne })).toBe(buyer.address);
+    // ...but a provider must not serve for them.
+    for (const signature of [highS, vZeroOne]) {
+      await expect(verifyVoucher({ ...check, voucher: { ...voucher, signature } })).rejects.toMatchObject({ code: 'VoucherForged' });
+    }
+    expect(isCanonicalSignature(voucher.signature)).toBe(true);
   });
 });

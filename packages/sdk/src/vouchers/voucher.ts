@@ -44,6 +44,22 @@ export async function signVoucher(signer: LocalAccount, domain: VoucherDomain, v
   return { ...voucher, signature };
 }
 
+/** Half the secp256k1 group order: OpenZeppelin's ECDSA refuses signatures with a larger `s`. */
+const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/**
+ * Whether a signature is in the one form OpenZeppelin's ECDSA accepts: 65 bytes, `v` 27 or 28,
+ * `s` in the lower half of the curve order. viem also recovers the other forms (high-s twins,
+ * `v` 0/1), so a provider that checked only the recovered signer could serve a call for a voucher
+ * the contract will never redeem.
+ */
+export function isCanonicalSignature(signature: Hex): boolean {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false;
+  const s = BigInt(`0x${signature.slice(66, 130)}`);
+  const v = Number.parseInt(signature.slice(130, 132), 16);
+  return (v === 27 || v === 28) && s <= SECP256K1_HALF_N;
+}
+
 /** Who signed a voucher for this domain (any signature recovers to some address: compare it). */
 export async function recoverVoucherSigner(domain: VoucherDomain, voucher: SignedVoucher): Promise<Address> {
   const { signature, ...message } = voucher;
@@ -75,6 +91,11 @@ export type VerifyVoucherParameters = {
  */
 export async function verifyVoucher(parameters: VerifyVoucherParameters): Promise<bigint> {
   const { voucher, signer, previousCumulative, price, deposit } = parameters;
+  if (!isCanonicalSignature(voucher.signature)) {
+    throw new AgoraError('VoucherForged', 'The voucher signature is not in canonical form (65 bytes, v 27/28, low s).', {
+      fix: 'sign the voucher with a standard EIP-712 signer; the contract refuses other forms.',
+    });
+  }
   let recovered: Address;
   try {
     recovered = await recoverVoucherSigner(parameters.domain, voucher);
@@ -102,7 +123,7 @@ export async function verifyVoucher(parameters: VerifyVoucherParameters): Promis
   }
   if (voucher.cumulativeAmount > deposit) {
     throw new AgoraError('ChannelExhausted', `The voucher owes ${voucher.cumulativeAmount} but channel holds only ${deposit}.`, {
-      fix: 'top the channel up with `agora channel topup`.',
+      fix: 'top the channel up (topUpChannel) or open a new one.',
     });
   }
   return increment;
