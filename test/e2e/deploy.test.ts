@@ -36,7 +36,8 @@ describe('agora deploy', () => {
     writeFileSync(keyFile, deployerKey, { mode: 0o600 });
     const out = join(dir, `deployment-${node.chainId}.json`);
 
-    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100']);
+    const auditCourt = privateKeyToAccount(generatePrivateKey()).address;
+    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100', '--audit-court', auditCourt]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`deploying Agora to chain ${node.chainId}`);
@@ -46,6 +47,7 @@ describe('agora deploy', () => {
     expect(deployment.chainId).toBe(node.chainId);
     expect(deployment.deployer).toBe(deployer.address);
     expect(deployment.parameters.protocolFeeBps).toBe(100);
+    expect(deployment.parameters.auditCourt).toBe(auditCourt);
 
     // connectAgora checks the chain id and that every contract has code; then the deployment works.
     const client = await connectAgora({ rpcUrl: node.rpcUrl, deployment, account: deployer, pollingInterval: 20 });
@@ -69,6 +71,18 @@ describe('agora deploy', () => {
     });
   });
 
+  it('refuses to default the audit court to the deployer key off a local devnet, and refuses broken parameters, before spending gas', async () => {
+    const env = { AGORA_PRIVATE_KEY: getDevAccount('deployer').privateKey };
+    const noCourt = await runCli(['deploy', '--rpc-url', nodes[1]!.rpcUrl], { env });
+    expect(noCourt.code).toBe(1);
+    expect(noCourt.stderr).toContain('Chain 424242 is not a local devnet: name the audit court explicitly.');
+
+    const zeroPeriod = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--challenge-period', '0'], { env });
+    expect(zeroPeriod.code).toBe(1);
+    expect(zeroPeriod.stderr).toContain('Refusing to deploy: the channel challenge period is zero.');
+    expect(zeroPeriod.stdout).not.toMatch(/token\s+0x/); // nothing was deployed
+  });
+
   it('explains a missing key and an unreachable node instead of crashing', async () => {
     const noKey = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl], { env: { AGORA_PRIVATE_KEY: '' } });
     expect(noKey.code).toBe(1);
@@ -80,5 +94,15 @@ describe('agora deploy', () => {
     });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('Cannot reach the chain at http://127.0.0.1:9.');
+
+    const secretUrl = await runCli(['deploy', '--rpc-url', 'http://127.0.0.1:9/v2/SECRET-API-KEY'], {
+      env: { AGORA_PRIVATE_KEY: getDevAccount('deployer').privateKey },
+    });
+    expect(secretUrl.stderr).toContain('Cannot reach the chain at http://127.0.0.1:9/….');
+    expect(secretUrl.stderr + secretUrl.stdout).not.toContain('SECRET-API-KEY');
+
+    const badKeyFile = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--key-file', '/nonexistent/key']);
+    expect(badKeyFile.code).toBe(1);
+    expect(badKeyFile.stderr).toContain('Cannot read the key file /nonexistent/key.');
   });
 });

@@ -62,12 +62,12 @@ export function parseDeployment(text: string, source = 'deployment file'): Deplo
   if (!isAddress(raw.deployer ?? '')) fail('deployer is not an address');
   const parameters = raw.parameters ?? fail('parameters is missing');
   const toBigInt = (value: unknown, name: string): bigint => {
-    try {
-      return BigInt(value as string);
-    } catch {
-      return fail(`${name} is not an integer`);
-    }
+    // Written as decimal strings (or small numbers); anything else (booleans, '') is a broken file.
+    if (typeof value === 'string' ? !/^\d+$/.test(value) : !Number.isSafeInteger(value)) return fail(`${name} is not an integer`);
+    return BigInt(value as string | number);
   };
+  const fee = Number(parameters.protocolFeeBps);
+  if (!Number.isInteger(fee) || fee < 0 || fee > 10_000) fail('parameters.protocolFeeBps is not a basis-point number');
   return {
     chainId: raw.chainId,
     contracts: Object.fromEntries(CONTRACT_FIELDS.map((f) => [f, raw.contracts[f]])) as AgoraContracts,
@@ -79,7 +79,7 @@ export function parseDeployment(text: string, source = 'deployment file'): Deplo
         DeploymentParameters,
         (typeof BIGINT_FIELDS)[number]
       >),
-      protocolFeeBps: Number(parameters.protocolFeeBps),
+      protocolFeeBps: fee,
       treasury: isAddress(parameters.treasury ?? '') ? parameters.treasury : fail('parameters.treasury is not an address'),
       auditCourt: isAddress(parameters.auditCourt ?? '') ? parameters.auditCourt : fail('parameters.auditCourt is not an address'),
     },

@@ -23,7 +23,12 @@ type DeployOptions = {
 
 /** Reads the deployer key from a file or AGORA_PRIVATE_KEY; the key is never printed. */
 function readDeployerKey(keyFile: string | undefined): Hex {
-  const raw = (keyFile ? readFileSync(keyFile, 'utf8') : process.env.AGORA_PRIVATE_KEY ?? '').trim();
+  let raw: string;
+  try {
+    raw = (keyFile ? readFileSync(keyFile, 'utf8') : process.env.AGORA_PRIVATE_KEY ?? '').trim();
+  } catch (cause) {
+    throw new AgoraError('MissingKey', `Cannot read the key file ${keyFile}.`, { cause, fix: 'check the path and its permissions.' });
+  }
   if (!raw) {
     throw new AgoraError('MissingKey', 'No deployer key given.', {
       fix: 'set AGORA_PRIVATE_KEY or pass --key-file <file holding a 0x-prefixed private key>.',
@@ -34,6 +39,19 @@ function readDeployerKey(keyFile: string | undefined): Hex {
     throw new AgoraError('InvalidKey', 'The deployer key is not a 32-byte hex private key.', { fix: 'check the key file or AGORA_PRIVATE_KEY.' });
   }
   return key;
+}
+
+/** The chain id anvil and hardhat use for local devnets. */
+const LOCAL_DEVNET_CHAIN_ID = 31337;
+
+/** An RPC URL without its path and query, which often carry provider API keys. */
+export function redactRpcUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname === '/' && !parsed.search && !parsed.username ? url : `${parsed.protocol}//${parsed.host}/…`;
+  } catch {
+    return '<invalid URL>';
+  }
 }
 
 function address(value: string | undefined, flag: string): Address | undefined {
@@ -57,7 +75,7 @@ export function deployCommand(): Command {
     .option('--out <file>', 'deployment file to write (default: deployments/<chainId>.json)')
     .option('--token <address>', 'existing ERC-20 to use as unit of account (default: deploy DevUSD)')
     .option('--treasury <address>', 'receives protocol fees (default: the deployer)')
-    .option('--audit-court <address>', 'the only address allowed to jail and slash (default: the deployer)')
+    .option('--audit-court <address>', 'the only address allowed to jail and slash (required except on a local devnet, chain 31337, where it defaults to the deployer)')
     .option('--min-stake <units>', 'minimum provider stake, token base units')
     .option('--fee-bps <bps>', 'protocol fee in basis points (max 1000)')
     .option('--challenge-window <seconds>', 'JobMarket: seconds between delivery and payout')
@@ -67,11 +85,19 @@ export function deployCommand(): Command {
       try {
         const account = privateKeyToAccount(readDeployerKey(options.keyFile));
         const probe = createWalletClient({ account, transport: http(options.rpcUrl) });
+        const shownUrl = redactRpcUrl(options.rpcUrl);
         const chainId = await getChainId(probe).catch((cause) => {
-          throw new AgoraError('RpcUnreachable', `Cannot reach the chain at ${options.rpcUrl}.`, { cause, fix: 'check the URL and that the node runs.' });
+          throw new AgoraError('RpcUnreachable', `Cannot reach the chain at ${shownUrl}.`, { cause, fix: 'check the URL and that the node runs.' });
         });
+        if (options.auditCourt === undefined && chainId !== LOCAL_DEVNET_CHAIN_ID) {
+          // The audit court can slash every provider's stake; defaulting it to a hot deployer key
+          // is fine on a local devnet and dangerous anywhere else.
+          throw new AgoraError('MissingAuditCourt', `Chain ${chainId} is not a local devnet: name the audit court explicitly.`, {
+            fix: 'pass --audit-court <address>: it alone can jail and slash providers. Until the AuditCourt contract exists, use a multisig you control.',
+          });
+        }
         const wallet = createWalletClient({ account, chain: chainFor(chainId, options.rpcUrl), transport: http(options.rpcUrl), pollingInterval: 250 });
-        process.stdout.write(`deploying Agora to chain ${chainId} at ${options.rpcUrl} from ${account.address}\n`);
+        process.stdout.write(`deploying Agora to chain ${chainId} at ${shownUrl} from ${account.address}\n`);
         const feeBps = integer(options.feeBps, '--fee-bps');
         const deployment = await deployAgora(wallet, {
           token: address(options.token, '--token'),

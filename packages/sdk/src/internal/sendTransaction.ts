@@ -39,7 +39,15 @@ export async function sendContractTransaction<
   } catch (err) {
     throw toAgoraError(err, context);
   }
-  const receipt = await waitForTransactionReceipt(client, { hash });
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await waitForTransactionReceipt(client, { hash });
+  } catch (cause) {
+    throw new AgoraError('TransactionNotMined', `${context}: transaction ${hash} was sent but no receipt came back.`, {
+      cause,
+      fix: 'check the transaction on the chain before retrying, so it is not sent twice.',
+    });
+  }
   if (receipt.status !== 'success') {
     throw new AgoraError('TransactionReverted', `${context} failed: transaction ${hash} reverted when mined.`, {
       fix: 'the chain state changed between estimation and mining; read the state and try again.',

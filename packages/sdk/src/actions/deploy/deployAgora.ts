@@ -44,6 +44,24 @@ export type DeployAgoraParameters = Partial<Omit<DeploymentParameters, 'treasury
 export type DeployAgoraReturnType = Deployment;
 
 /**
+ * Refuses parameters that would deploy a broken market, before any gas is spent: a zero challenge
+ * period lets a buyer close a channel in the same block so its provider can never redeem; a zero
+ * unbonding delay lets a cheater withdraw its stake before an audit can slash it.
+ */
+function validateParameters(parameters: DeploymentParameters) {
+  const refuse = (what: string, fix: string) => {
+    throw new AgoraError('InvalidDeployParameters', `Refusing to deploy: ${what}.`, { fix });
+  };
+  if (!Number.isInteger(parameters.protocolFeeBps) || parameters.protocolFeeBps < 0 || parameters.protocolFeeBps > 1_000) {
+    refuse(`protocol fee ${parameters.protocolFeeBps} bps is outside 0–1000`, 'pass a fee of at most 1000 bps (10 %).');
+  }
+  if (parameters.challengePeriod <= 0n) refuse('the channel challenge period is zero', 'give providers time to redeem, e.g. 86400 s.');
+  if (parameters.unbondingDelay <= 0n) refuse('the unbonding delay is zero', 'keep stake slashable for a while after unbonding, e.g. 604800 s.');
+  if (parameters.challengeWindow <= 0n) refuse('the job challenge window is zero', 'leave time to dispute a delivery, e.g. 3600 s.');
+  if (parameters.minStake <= 0n) refuse('the minimum stake is zero', 'require a stake providers can lose, e.g. 100 tokens.');
+}
+
+/**
  * Deploys the whole trust layer to whatever chain `client` talks to, and returns the deployment
  * record that the sdk, node and CLI read. Nothing here assumes a devnet.
  *
@@ -65,6 +83,7 @@ export async function deployAgora(
     treasury: params.treasury ?? deployer,
     auditCourt: params.auditCourt ?? deployer,
   };
+  validateParameters(parameters);
   const chainId = await getChainId(client);
   const startBlock = await getBlockNumber(client);
 
