@@ -34,10 +34,15 @@ export function upCommand(): Command {
         '',
       ];
       process.stdout.write(lines.join('\n'));
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+      const reason = await new Promise<'signal' | 'chain-died'>((resolve) => {
+        process.once('SIGINT', () => resolve('signal'));
+        process.once('SIGTERM', () => resolve('signal'));
+        devnet.anvil.process.once('exit', () => resolve('chain-died'));
       });
+      if (reason === 'chain-died') {
+        process.stderr.write('\nerror: the devnet EVM node (anvil) stopped unexpectedly; the network is down.\n');
+        process.exit(1);
+      }
       process.stdout.write('\nstopping the devnet…\n');
       await devnet.stop();
       process.stdout.write('stopped.\n');

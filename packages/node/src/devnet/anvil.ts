@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { once } from 'node:events';
 import { AgoraError } from '@agora/sdk';
 
 const require = createRequire(import.meta.url);
@@ -36,6 +35,22 @@ const PLATFORM_PACKAGES: Record<string, string> = {
   'darwin-arm64': 'darwin-arm64',
   'win32-x64': 'win32-amd64',
 };
+
+/**
+ * How to run anvil: the binary of the `@foundry-rs/anvil-<platform>` npm package when npm installed
+ * it, else the package's own launcher (which finds or installs the binary for other platforms).
+ */
+function anvilCommand(): { command: string; args: string[] } {
+  try {
+    return { command: anvilBinaryPath(), args: [] };
+  } catch (err) {
+    try {
+      return { command: process.execPath, args: [require.resolve('@foundry-rs/anvil/bin.mjs')] };
+    } catch {
+      throw err;
+    }
+  }
+}
 
 /** Path of the anvil binary shipped in the `@foundry-rs/anvil-<platform>` npm package. */
 export function anvilBinaryPath(): string {
@@ -73,23 +88,32 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
     '--accounts', String(init.accounts ?? 10),
   ];
   if (init.blockTime) args.push('--block-time', String(init.blockTime));
-  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
+  const binary = anvilCommand();
+  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // 'close' also fires when the spawn itself failed (ENOENT, EACCES), unlike 'exit'.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const running = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    if (running()) child.kill('SIGTERM');
+    await closed;
   };
+  if (init.signal?.aborted) {
+    child.kill('SIGTERM');
+    await closed;
+    throw new AgoraError('Aborted', 'Starting the devnet EVM node was cancelled.');
+  }
   init.signal?.addEventListener('abort', () => void stop(), { once: true });
 
-  let started = false;
+  let output = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error(`no "Listening on" line within ${init.timeoutMs ?? 15_000} ms`)), init.timeoutMs ?? 15_000);
+    const timeoutMs = init.timeoutMs ?? 15_000;
+    const timer = setTimeout(() => fail(new Error(`no "Listening on" line within ${timeoutMs} ms`)), timeoutMs);
+    let settled = false;
     const fail = (cause: unknown) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      void stop();
+      if (running()) child.kill('SIGTERM');
       reject(
         new AgoraError('AnvilStartFailed', 'The devnet EVM node (anvil) did not start.', {
           cause,
@@ -101,22 +125,20 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Listening on [\d.]+:(\d+)/.exec(output);
-      if (match) {
+      if (match && !settled) {
+        settled = true;
         clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        // Keep draining output so anvil never blocks on a full pipe.
-        child.stdout?.resume();
         resolve(Number(match[1]));
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', fail);
-    child.once('exit', (code) => {
-      if (!started) fail(new Error(`anvil exited with code ${code}`));
-    });
+    child.once('exit', (code, signal) => fail(new Error(`anvil exited (code ${code}, signal ${signal})`)));
   });
-  started = true;
-  child.stderr?.resume();
+  // From here on only drain the pipes (so anvil never blocks on a full one) and keep memory flat.
+  child.stdout?.removeAllListeners('data').resume();
+  child.stderr?.removeAllListeners('data').resume();
+  output = '';
   return { rpcUrl: `http://127.0.0.1:${port}`, port, chainId, process: child, stop };
 }
