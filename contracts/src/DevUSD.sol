@@ -78,6 +78,25 @@ contract DevUSD is ERC20, ERC20Permit, Ownable {
         _transfer(from, to, value);
     }
 
+    /// @notice `transferWithAuthorization` with the signature split into (v, r, s), the form USDC
+    /// exposes and x402 facilitators call for signatures of plain accounts.
+    function transferWithAuthorization(
+        address from,
+        address to,
+        uint256 value,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external {
+        _useAuthorization(
+            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, abi.encodePacked(r, s, v)
+        );
+        _transfer(from, to, value);
+    }
+
     /// @notice Like `transferWithAuthorization` but only the payee may submit it, which stops a
     /// front-runner from using the authorization outside the payee's contract call.
     function receiveWithAuthorization(
@@ -91,6 +110,25 @@ contract DevUSD is ERC20, ERC20Permit, Ownable {
     ) external {
         if (to != msg.sender) revert DevUSDCallerMustBePayee(msg.sender, to);
         _useAuthorization(RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature);
+        _transfer(from, to, value);
+    }
+
+    /// @notice `receiveWithAuthorization` with the signature split into (v, r, s), as USDC exposes it.
+    function receiveWithAuthorization(
+        address from,
+        address to,
+        uint256 value,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external {
+        if (to != msg.sender) revert DevUSDCallerMustBePayee(msg.sender, to);
+        _useAuthorization(
+            RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, abi.encodePacked(r, s, v)
+        );
         _transfer(from, to, value);
     }
 
@@ -111,7 +149,7 @@ contract DevUSD is ERC20, ERC20Permit, Ownable {
         uint256 validAfter,
         uint256 validBefore,
         bytes32 nonce,
-        bytes calldata signature
+        bytes memory signature
     ) private {
         if (block.timestamp <= validAfter) revert DevUSDAuthorizationNotYetValid(validAfter, block.timestamp);
         if (block.timestamp >= validBefore) revert DevUSDAuthorizationExpired(validBefore, block.timestamp);
@@ -124,7 +162,7 @@ contract DevUSD is ERC20, ERC20Permit, Ownable {
         emit AuthorizationUsed(from, nonce);
     }
 
-    function _checkSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
+    function _checkSigner(bytes32 digest, bytes memory signature, address expected) private pure {
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || recovered != expected) {
             revert DevUSDInvalidSignature(expected, recovered);

@@ -226,6 +226,46 @@ contract DevUSDTest is AgoraFixture {
         assertEq(token.balanceOf(relayer), 0);
     }
 
+    function _split(bytes memory sig) private pure returns (uint8 v, bytes32 r, bytes32 s) {
+        assembly {
+            r := mload(add(sig, 32))
+            s := mload(add(sig, 64))
+            v := byte(0, mload(add(sig, 96)))
+        }
+    }
+
+    function test_TransferWithAuthorization_SplitSignature() public {
+        // The (v, r, s) overload x402 facilitators call for plain accounts.
+        bytes32 nonce = keccak256("nonce-vrs");
+        bytes memory sig = signTransfer(aliceKey, alice, bob, 7e6, NOW - 1, NOW + 1 hours, nonce);
+        (uint8 v, bytes32 r, bytes32 s) = _split(sig);
+        vm.prank(relayer);
+        token.transferWithAuthorization(alice, bob, 7e6, NOW - 1, NOW + 1 hours, nonce, v, r, s);
+        assertEq(token.balanceOf(bob), 7e6);
+        assertTrue(token.authorizationState(alice, nonce));
+        // The same authorization cannot be replayed through the other overload.
+        vm.expectRevert(abi.encodeWithSelector(DevUSD.DevUSDAuthorizationUsed.selector, alice, nonce));
+        token.transferWithAuthorization(alice, bob, 7e6, NOW - 1, NOW + 1 hours, nonce, sig);
+        // A tampered value fails the signature check.
+        bytes32 other = keccak256("nonce-vrs-2");
+        sig = signTransfer(aliceKey, alice, bob, 7e6, NOW - 1, NOW + 1 hours, other);
+        (v, r, s) = _split(sig);
+        vm.expectRevert();
+        token.transferWithAuthorization(alice, bob, 8e6, NOW - 1, NOW + 1 hours, other, v, r, s);
+    }
+
+    function test_ReceiveWithAuthorization_SplitSignature() public {
+        bytes32 nonce = keccak256("nonce-vrs-receive");
+        bytes memory sig = signReceive(aliceKey, alice, bob, 3e6, NOW - 1, NOW + 1 hours, nonce);
+        (uint8 v, bytes32 r, bytes32 s) = _split(sig);
+        vm.expectRevert(abi.encodeWithSelector(DevUSD.DevUSDCallerMustBePayee.selector, relayer, bob));
+        vm.prank(relayer);
+        token.receiveWithAuthorization(alice, bob, 3e6, NOW - 1, NOW + 1 hours, nonce, v, r, s);
+        vm.prank(bob);
+        token.receiveWithAuthorization(alice, bob, 3e6, NOW - 1, NOW + 1 hours, nonce, v, r, s);
+        assertEq(token.balanceOf(bob), 3e6);
+    }
+
     function test_TransferWithAuthorization_ValidWindowEdges() public {
         // Valid strictly after validAfter and strictly before validBefore.
         bytes32 nonce = keccak256("edge");
