@@ -8,6 +8,7 @@ export * from './client.ts';
 export type { TransactionResult } from './internal/sendTransaction.ts';
 export * from './vouchers/voucher.ts';
 export * from './receipts/jobReceipt.ts';
+export * from './receipts/inferenceReceipt.ts';
 export * from './actions/channels/closeChannel.ts';
 export * from './actions/channels/getChannel.ts';
 export * from './actions/channels/openChannel.ts';

@@ -55,6 +55,7 @@ export function openVoucherStore(init: VoucherStoreInit) {
        request_hash = excluded.request_hash, signature = excluded.signature, received_at = excluded.received_at`,
   );
   const setRedeemed = db.prepare('UPDATE vouchers SET redeemed = ? WHERE channel_id = ?');
+  const remove = db.prepare('DELETE FROM vouchers WHERE channel_id = ?');
   const all = db.prepare<[], { channel_id: string }>('SELECT channel_id FROM vouchers');
 
   const toVoucher = (row: NonNullable<ReturnType<typeof select.get>>): StoredVoucher => ({
@@ -94,7 +95,30 @@ export function openVoucherStore(init: VoucherStoreInit) {
     return get(voucher.channelId)!;
   });
 
+  const rollback = db.transaction((stored: SignedVoucher, previous: StoredVoucher | undefined): boolean => {
+    const current = get(stored.channelId);
+    if (!current || current.cumulativeAmount !== stored.cumulativeAmount || current.signature !== stored.signature) return false;
+    if (previous) {
+      upsert.run({
+        channelId: previous.channelId.toLowerCase(),
+        cumulativeAmount: previous.cumulativeAmount.toString(),
+        requestHash: previous.requestHash,
+        signature: previous.signature,
+        receivedAt: previous.receivedAt,
+      });
+    } else {
+      remove.run(stored.channelId.toLowerCase());
+    }
+    return true;
+  });
+
   return {
+    /**
+     * Gives back a call's payment when the call failed: restores the channel's previous voucher if
+     * `stored` is still the newest. Returns false (and changes nothing) if another call was paid on
+     * top of it meanwhile.
+     */
+    rollback: (stored: SignedVoucher, previous: StoredVoucher | undefined) => rollback.immediate(stored, previous),
     /** The newest accepted voucher on a channel. */
     get,
     /**

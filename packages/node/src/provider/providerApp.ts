@@ -1,0 +1,199 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { isAddressEqual, type Hex, type LocalAccount } from 'viem';
+import {
+  AgoraError,
+  getChannel,
+  hashCanonicalJson,
+  signInferenceReceipt,
+  verifyVoucher,
+  type AgoraWalletClient,
+  type GetChannelReturnType,
+  type SignedVoucher,
+} from '@agora/sdk';
+import type { VoucherStore } from '../store/voucherStore.ts';
+import { PAYMENT_HEADER, decodePaymentHeader } from './paymentHeader.ts';
+import type { ServedModel } from './servedModel.ts';
+
+export type ProviderAppInit = {
+  /** The provider's client; its local account signs receipts and must be the channels' provider. */
+  client: AgoraWalletClient & { account: LocalAccount };
+  store: VoucherStore;
+  models: ServedModel[];
+  /** Largest request body accepted, bytes (default 4 MiB: an image for OCR fits). */
+  bodyLimit?: number;
+  /** Refuse calls on a closing channel this many seconds before its challenge period ends. */
+  closeMarginSeconds?: number;
+  logger?: FastifyServerOptions['logger'];
+};
+
+/** How each payment failure is answered: who must act decides 401 (not your channel / forged) vs 402 (pay properly). */
+const PAYMENT_STATUS: Record<string, number> = {
+  MalformedVoucher: 400,
+  VoucherForged: 401,
+  WrongChannel: 401,
+  VoucherReplayed: 402,
+  VoucherRaced: 402,
+  VoucherUnderpaid: 402,
+  VoucherRequestMismatch: 402,
+  ChannelExhausted: 402,
+  ChannelNotOpen: 402,
+  UnknownChannel: 402,
+};
+
+type InferBody = { input: unknown; params?: Record<string, unknown> };
+
+/**
+ * The provider's HTTP API (fast path). A call without a voucher is answered 402 with a quote; a
+ * call with one is verified, the voucher is stored durably, the model runs, and the answer carries
+ * a signed receipt. A call that fails after payment gives its payment back.
+ *
+ * @example
+ * const app = await buildProviderApp({ client, store, models })
+ * await app.listen({ host: '127.0.0.1', port: 8001 })
+ */
+export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyInstance> {
+  const { client, store } = init;
+  const me = client.account;
+  const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
+  const models = new Map(init.models.map((m) => [m.descriptor.modelId.toLowerCase(), m]));
+  const channels = new Map<string, GetChannelReturnType>();
+
+  async function readChannel(channelId: Hex, refresh: boolean): Promise<GetChannelReturnType> {
+    const cached = channels.get(channelId);
+    if (cached && !refresh) return cached;
+    const channel = await getChannel(client, { channelId }).catch((err: unknown) => {
+      if (err instanceof AgoraError && err.code === 'UnknownChannel') throw err;
+      throw new AgoraError('ChainUnavailable', 'The provider cannot read the channel from the chain right now.', { cause: err });
+    });
+    channels.set(channelId, channel);
+    return channel;
+  }
+
+  const app = Fastify({ logger: init.logger ?? false, bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024 });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? 500) : (err.statusCode ?? 500);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: err.code, status }, err.message);
+    const code = err instanceof AgoraError ? err.code : status === 413 ? 'PayloadTooLarge' : status === 400 ? 'BadRequest' : 'InternalError';
+    void reply.status(status).send({ error: { code, message: err instanceof AgoraError ? err.shortMessage : err.message, fix: err instanceof AgoraError ? err.fix : undefined } });
+  });
+
+  app.get('/health', async () => ({ status: 'ok', provider: me.address, chainId: domain.chainId }));
+
+  app.get('/v1/models', async () => ({
+    provider: me.address,
+    models: init.models.map((m) => ({
+      modelId: m.descriptor.modelId,
+      name: m.descriptor.name,
+      format: m.descriptor.format,
+      runtime: m.descriptor.runtime,
+      pricePerCall: m.pricePerCall.toString(),
+    })),
+  }));
+
+  app.post<{ Params: { modelId: string }; Body: InferBody }>(
+    '/v1/infer/:modelId',
+    {
+      schema: {
+        params: { type: 'object', properties: { modelId: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } }, required: ['modelId'] },
+        body: { type: 'object', properties: { input: {}, params: { type: 'object' } }, required: ['input'] },
+      },
+    },
+    async (request, reply) => {
+      const model = models.get(request.params.modelId.toLowerCase());
+      if (!model) {
+        return reply.status(404).send({ error: { code: 'UnknownModel', message: `This provider does not serve model ${request.params.modelId}.` } });
+      }
+      const { input, params = {} } = request.body;
+      const modelId = model.descriptor.modelId;
+      const requestHash = hashCanonicalJson({ modelId, input, params });
+      const quote = {
+        scheme: 'agora-channel',
+        modelId,
+        price: model.pricePerCall.toString(),
+        unit: 'call',
+        provider: me.address,
+        paymentChannels: domain.paymentChannels,
+        token: client.deployment.contracts.token,
+        chainId: domain.chainId,
+        requestHash,
+        header: PAYMENT_HEADER,
+      };
+      const header = request.headers[PAYMENT_HEADER];
+      if (typeof header !== 'string') {
+        return reply.status(402).send({
+          error: { code: 'PaymentRequired', message: `This call costs ${model.pricePerCall} token units; send a voucher in the ${PAYMENT_HEADER} header.` },
+          quote,
+        });
+      }
+
+      const voucher = decodePaymentHeader(header);
+      if (voucher.requestHash.toLowerCase() !== requestHash.toLowerCase()) {
+        throw new AgoraError('VoucherRequestMismatch', 'The voucher pays for a different request.', {
+          fix: `sign the voucher with requestHash ${requestHash} (keccak256 of the canonical JSON of {modelId, input, params}).`,
+        });
+      }
+      const stored = await acceptPayment(voucher, model);
+      const controller = new AbortController();
+      request.raw.once('close', () => controller.abort());
+      let output: unknown;
+      try {
+        output = await model.run(input, params, { signal: controller.signal });
+      } catch (err) {
+        // Failures are never charged: give the payment back unless a later call was paid on top.
+        const refunded = store.rollback(voucher, stored.previous);
+        request.log.warn({ err, refunded }, 'model failed after payment');
+        const status = (err as { statusCode?: number }).statusCode === 400 ? 400 : 500;
+        return reply.status(status).send({
+          error: { code: status === 400 ? 'InvalidInput' : 'ModelFailed', message: (err as Error).message, charged: !refunded },
+        });
+      }
+      const receipt = await signInferenceReceipt(me, domain, {
+        modelId,
+        inputHash: hashCanonicalJson(input),
+        paramsHash: hashCanonicalJson(params),
+        outputHash: hashCanonicalJson(output),
+        channelId: voucher.channelId,
+        cumulativeAmount: voucher.cumulativeAmount,
+      });
+      return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() } };
+    },
+  );
+
+  /** Verifies a voucher against the channel and the store, then stores it durably. */
+  async function acceptPayment(voucher: SignedVoucher, model: ServedModel) {
+    let channel = await readChannel(voucher.channelId, false);
+    for (let attempt = 0; ; attempt++) {
+      if (!isAddressEqual(channel.provider, me.address)) {
+        throw new AgoraError('WrongChannel', `Channel ${voucher.channelId} pays provider ${channel.provider}, not this one.`);
+      }
+      if (channel.modelId.toLowerCase() !== model.descriptor.modelId.toLowerCase()) {
+        throw new AgoraError('WrongChannel', `Channel ${voucher.channelId} is for another model.`, { fix: 'open a channel for this model.' });
+      }
+      const closingTooSoon =
+        channel.status === 'Closing' && channel.closesAt * 1000n < BigInt(Date.now()) + BigInt((init.closeMarginSeconds ?? 600) * 1000);
+      if (channel.status === 'Closed' || closingTooSoon) {
+        if (attempt === 0 && channel.status !== 'Closed') { channel = await readChannel(voucher.channelId, true); continue; }
+        throw new AgoraError('ChannelNotOpen', `Channel ${voucher.channelId} is ${channel.status.toLowerCase()}.`, { fix: 'open a new channel.' });
+      }
+      const previous = store.get(voucher.channelId);
+      const storedCumulative = previous?.cumulativeAmount ?? 0n;
+      const accepted = storedCumulative > channel.redeemed ? storedCumulative : channel.redeemed;
+      try {
+        await verifyVoucher({ domain, voucher, signer: channel.signer, previousCumulative: accepted, price: model.pricePerCall, deposit: channel.deposit });
+      } catch (err) {
+        // A top-up since the channel was cached: read it again once.
+        if (err instanceof AgoraError && err.code === 'ChannelExhausted' && attempt === 0) {
+          channel = await readChannel(voucher.channelId, true);
+          continue;
+        }
+        throw err;
+      }
+      const current = store.accept(voucher, storedCumulative);
+      return { current, previous };
+    }
+  }
+
+  return app;
+}
