@@ -20,13 +20,17 @@ import {
   type SignedInferenceReceipt,
   type SignedVoucher,
 } from '@agora/sdk';
-import { getDevAccount } from '@agora/node';
-import { buildProviderApp } from '../../packages/node/src/provider/providerApp.ts';
-import { encodePaymentHeader, PAYMENT_HEADER } from '../../packages/node/src/provider/paymentHeader.ts';
-import { createRedeemer } from '../../packages/node/src/provider/redeemer.ts';
-import { createOcrServedModel } from '../../packages/node/src/provider/models/ocrServedModel.ts';
-import { renderTextPng } from '../../packages/node/src/runtimes/ocr/renderTextPng.ts';
-import { openVoucherStore, type VoucherStore } from '../../packages/node/src/store/voucherStore.ts';
+import {
+  PAYMENT_HEADER,
+  buildProviderApp,
+  createOcrServedModel,
+  createRedeemer,
+  encodePaymentHeader,
+  getDevAccount,
+  openVoucherStore,
+  renderTextPng,
+  type VoucherStore,
+} from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
 
 const PRICE = 2_000n;
