@@ -143,9 +143,15 @@ describe('createOcrRuntime', () => {
   it('fails queued and later calls once closed', async () => {
     const closing = await createOcrRuntime();
     const image = renderTextPng('AGORA 2026');
-    const calls = [closing.recognize(image), closing.recognize(image)];
+    // Handlers are attached before close() so the rejections it causes are never unhandled.
+    const outcomes = [closing.recognize(image), closing.recognize(image)].map((call) =>
+      call.then(
+        () => 'resolved',
+        (err: unknown) => err,
+      ),
+    );
     await closing.close();
-    for (const call of calls) await expect(call).rejects.toMatchObject({ code: 'OcrRuntimeClosed' });
+    for (const outcome of outcomes) expect(await outcome).toMatchObject({ code: 'OcrRuntimeClosed' });
     await expect(closing.recognize(image)).rejects.toMatchObject({ code: 'OcrRuntimeClosed' });
     await closing.close(); // closing twice is harmless
   });
