@@ -12,6 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgoraError } from '@agora/sdk';
+import { createRng } from '../seededRandom.ts';
 
 /** Shape and content of the model {@link writeTinyLlamaGguf} writes. */
 export type TinyLlamaConfig = {
@@ -170,21 +171,6 @@ function buildVocabulary(words: readonly string[]): Vocabulary {
 }
 
 /**
- * mulberry32: a 32-bit integer PRNG. Integer ops and one division only, so every JS engine
- * produces the same floats for the same seed.
- */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
  * A weight matrix of `rows` rows of `fanIn` values (GGUF dims [fanIn, rows]), uniform with
  * variance 1/fanIn so activations and logits keep a sensible scale through the random network.
  */
@@ -335,7 +321,7 @@ export function buildTinyLlamaGguf(parameters: WriteTinyLlamaGgufParameters = {}
   const vocabulary = buildVocabulary(config.vocab);
   const nVocab = vocabulary.tokens.length;
 
-  const random = createRandom(config.seed);
+  const random = createRng(config.seed);
   const ones = (n: number) => new Float32Array(n).fill(1);
   const tensors: Tensor[] = [];
   // Dims are GGUF order: ne0 (the contiguous one) first, i.e. [fan-in, rows].

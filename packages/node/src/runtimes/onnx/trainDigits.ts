@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as Tf from '@tensorflow/tfjs';
 import { argMax, DIGIT_CLASSES, DIGIT_PIXELS } from './digits.ts';
+import { createRng } from '../seededRandom.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -73,20 +74,8 @@ export const DEFAULT_TRAIN_DIGITS_OPTIONS: TrainDigitsOptions = {
   pool: 2,
 };
 
-/**
- * A small seeded PRNG (mulberry32). `Math.random` cannot be seeded, and tfjs' own random ops would
- * tie the weights to tfjs' implementation; this keeps the split, init and batch order ours.
- */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported: tests and tools draw held-out samples with the same generator. */
+export { createRng };
 
 /** Independent stream per purpose, so e.g. changing the epoch count never changes the split. */
 function streamSeed(seed: number, purpose: number): number {
