@@ -132,8 +132,20 @@ describe('provider fast path', () => {
     expect((await call(await pay(2n * PRICE))).statusCode).toBe(200);
   });
 
+  it('serves a paid call over a real socket (the model is not cancelled once the request body is read)', async () => {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const voucher = await pay(3n * PRICE);
+    const response = await fetch(`${url}/v1/infer/${model.descriptor.modelId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [PAYMENT_HEADER]: encodePaymentHeader(voucher) },
+      body: JSON.stringify(body()),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { output: { text: string } }).output.text).toBe('AGORA 2026');
+  });
+
   it('redeems what it acknowledged, also after a restart from its store', async () => {
-    for (let n = 3n; n <= 5n; n++) expect((await call(await pay(n * PRICE))).statusCode).toBe(200);
+    for (let n = 4n; n <= 5n; n++) expect((await call(await pay(n * PRICE))).statusCode).toBe(200);
     expect(store.getUnredeemedTotal()).toBe(5n * PRICE);
 
     // Restart: a fresh store handle on the same file sees every acknowledged voucher.

@@ -136,7 +136,11 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
       }
       const stored = await acceptPayment(voucher, model);
       const controller = new AbortController();
-      request.raw.once('close', () => controller.abort());
+      // The client went away before the answer was sent: stop the model. (The request's own
+      // 'close' fires as soon as its body is read, so listen on the response.)
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableEnded) controller.abort();
+      });
       let output: unknown;
       try {
         output = await model.run(input, params, { signal: controller.signal });
