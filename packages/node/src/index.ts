@@ -14,3 +14,5 @@ export * from './provider/paymentHeader.ts';
 export * from './provider/providerApp.ts';
 export * from './provider/redeemer.ts';
 export * from './provider/models/ocrServedModel.ts';
+export * from './provider/models/digitsServedModel.ts';
+export * from './provider/models/llamaServedModel.ts';
