@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { AgoraError } from '@agora/sdk';
 import { upCommand } from './commands/up.ts';
 import { deployCommand } from './commands/deploy.ts';
+import { nodeCommand } from './commands/node.ts';
 
 /** The `agora` command line: each command parses, calls one function and prints. */
 export function createProgram(): Command {
@@ -10,6 +11,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   program.addCommand(upCommand());
   program.addCommand(deployCommand());
+  program.addCommand(nodeCommand());
   program.hook('preAction', () => {
     process.on('unhandledRejection', reportAndExit);
   });

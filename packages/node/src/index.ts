@@ -16,3 +16,5 @@ export * from './provider/redeemer.ts';
 export * from './provider/models/ocrServedModel.ts';
 export * from './provider/models/digitsServedModel.ts';
 export * from './provider/models/llamaServedModel.ts';
+export * from './daemon/config.ts';
+export * from './daemon/startNode.ts';

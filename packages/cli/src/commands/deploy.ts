@@ -1,11 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command } from 'commander';
-import { createWalletClient, http, isAddress, isHex, type Address, type Hex } from 'viem';
+import { createWalletClient, http, isAddress, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getChainId } from 'viem/actions';
 import { AgoraError, chainFor, deployAgora, serializeDeployment } from '@agora/sdk';
 import { reportAndExit } from '../program.ts';
+import { readPrivateKey } from '../keys.ts';
 
 type DeployOptions = {
   rpcUrl: string;
@@ -20,26 +21,6 @@ type DeployOptions = {
   challengePeriod?: string;
   unbondingDelay?: string;
 };
-
-/** Reads the deployer key from a file or AGORA_PRIVATE_KEY; the key is never printed. */
-function readDeployerKey(keyFile: string | undefined): Hex {
-  let raw: string;
-  try {
-    raw = (keyFile ? readFileSync(keyFile, 'utf8') : process.env.AGORA_PRIVATE_KEY ?? '').trim();
-  } catch (cause) {
-    throw new AgoraError('MissingKey', `Cannot read the key file ${keyFile}.`, { cause, fix: 'check the path and its permissions.' });
-  }
-  if (!raw) {
-    throw new AgoraError('MissingKey', 'No deployer key given.', {
-      fix: 'set AGORA_PRIVATE_KEY or pass --key-file <file holding a 0x-prefixed private key>.',
-    });
-  }
-  const key = (raw.startsWith('0x') ? raw : `0x${raw}`) as Hex;
-  if (!isHex(key) || key.length !== 66) {
-    throw new AgoraError('InvalidKey', 'The deployer key is not a 32-byte hex private key.', { fix: 'check the key file or AGORA_PRIVATE_KEY.' });
-  }
-  return key;
-}
 
 /** The chain id anvil and hardhat use for local devnets. */
 const LOCAL_DEVNET_CHAIN_ID = 31337;
@@ -83,7 +64,7 @@ export function deployCommand(): Command {
     .option('--unbonding-delay <seconds>', 'ProviderRegistry: seconds between unbond request and withdrawal')
     .action(async (options: DeployOptions) => {
       try {
-        const account = privateKeyToAccount(readDeployerKey(options.keyFile));
+        const account = privateKeyToAccount(readPrivateKey(options.keyFile, 'deployer'));
         const probe = createWalletClient({ account, transport: http(options.rpcUrl) });
         const shownUrl = redactRpcUrl(options.rpcUrl);
         const chainId = await getChainId(probe).catch((cause) => {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { isAddressEqual, type Hex, type LocalAccount } from 'viem';
 import {
   AgoraError,
@@ -23,7 +23,8 @@ export type ProviderAppInit = {
   bodyLimit?: number;
   /** Refuse calls on a closing channel this many seconds before its challenge period ends. */
   closeMarginSeconds?: number;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger for requests (default: none). */
+  logger?: FastifyBaseLogger;
 };
 
 /** How each payment failure is answered: who must act decides 401 (not your channel / forged) vs 402 (pay properly). */
@@ -69,7 +70,10 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
     return channel;
   }
 
-  const app = Fastify({ logger: init.logger ?? false, bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024 });
+  const app = Fastify({
+    ...(init.logger ? { loggerInstance: init.logger } : { logger: false }),
+    bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024,
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? 500) : (err.statusCode ?? 500);

@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { loadNodeConfig, startNode } from '@agora/node';
+import { reportAndExit } from '../program.ts';
+import { readPrivateKey } from '../keys.ts';
+
+type NodeOptions = { config?: string; rpcUrl?: string; deployment?: string; stateDir?: string; port?: string; keyFile?: string };
+
+/** `agora node`: run a provider daemon against any chain (RPC URL + deployment file + key). */
+export function nodeCommand(): Command {
+  return new Command('node')
+    .description('run a provider node: serve models, take vouchers, redeem them (see docs/provider.md)')
+    .option('--config <file>', 'JSON config file (models, prices, ports, stake)')
+    .option('--rpc-url <url>', 'JSON-RPC URL of the chain (overrides the config and $AGORA_RPC_URL)')
+    .option('--deployment <file>', 'deployment file written by `agora deploy` or `agora up`')
+    .option('--state-dir <dir>', 'where the node keeps its voucher store')
+    .option('--port <port>', 'port of the provider API')
+    .option('--key-file <file>', 'file holding the provider private key (default: $AGORA_PRIVATE_KEY)')
+    .action(async (options: NodeOptions) => {
+      try {
+        const config = loadNodeConfig({
+          ...(options.config ? { file: options.config } : {}),
+          env: process.env,
+          overrides: {
+            rpcUrl: options.rpcUrl,
+            deploymentFile: options.deployment,
+            stateDir: options.stateDir,
+            'provider.port': options.port === undefined ? undefined : Number(options.port),
+          },
+        });
+        const node = await startNode(config, { privateKey: readPrivateKey(options.keyFile, 'provider') });
+        process.stdout.write(`agora node ${node.address} serving ${node.models.map((m) => m.descriptor.name).join(', ')} at ${node.url}\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        process.stdout.write('draining: redeeming every voucher before exit…\n');
+        await node.stop();
+        process.stdout.write('stopped.\n');
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

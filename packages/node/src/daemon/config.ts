@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AgoraError } from '@agora/sdk';
+
+const amount = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+
+const servedModelConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('digits'), path: z.string().min(1), name: z.string().optional(), price: amount }),
+  z.object({ kind: z.literal('gguf'), path: z.string().min(1), name: z.string().optional(), quantization: z.string().optional(), price: amount }),
+  z.object({ kind: z.literal('ocr'), name: z.string().optional(), price: amount }),
+]);
+
+/** The daemon's configuration: from a JSON file, overridden by environment variables, then flags. */
+export const nodeConfigSchema = z.object({
+  rpcUrl: z.string().url(),
+  deploymentFile: z.string().min(1),
+  /** Folder for the node's state (voucher store). */
+  stateDir: z.string().min(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  provider: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8001),
+    /** URL buyers reach this node at, registered on-chain (default: http://host:port). */
+    publicUrl: z.string().url().optional(),
+    /** Stake to hold; topped up at start (default: the deployment's minimum). */
+    stake: amount.optional(),
+    /** Redeem a channel once it owes this much (token base units). */
+    redeemThreshold: amount.default(100_000n),
+    redeemIntervalMs: z.number().int().positive().default(5_000),
+    models: z.array(servedModelConfig).min(1),
+  }),
+});
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type ServedModelConfig = z.infer<typeof servedModelConfig>;
+
+/** Environment variables that override the file (flags override both). */
+const ENV: Record<string, (config: Record<string, any>, value: string) => void> = {
+  AGORA_RPC_URL: (c, v) => (c.rpcUrl = v),
+  AGORA_DEPLOYMENT: (c, v) => (c.deploymentFile = v),
+  AGORA_STATE_DIR: (c, v) => (c.stateDir = v),
+  AGORA_LOG_LEVEL: (c, v) => (c.logLevel = v),
+  AGORA_PORT: (c, v) => ((c.provider ??= {}).port = Number(v)),
+};
+
+/**
+ * Loads and validates the daemon's configuration.
+ * @throws {AgoraError} `InvalidConfig` listing every problem with its path, e.g. `provider.models.0.price`.
+ */
+export function loadNodeConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> }): NodeConfig {
+  let raw: Record<string, any> = {};
+  if (options.file) {
+    try {
+      raw = JSON.parse(readFileSync(options.file, 'utf8'));
+    } catch (cause) {
+      throw new AgoraError('InvalidConfig', `Cannot read the config file ${options.file}.`, { cause, fix: 'pass a JSON file (see docs/provider.md).' });
+    }
+  }
+  for (const [name, apply] of Object.entries(ENV)) {
+    const value = options.env?.[name];
+    if (value) apply(raw, value);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    if (key.startsWith('provider.')) (raw.provider ??= {})[key.slice('provider.'.length)] = value;
+    else raw[key] = value;
+  }
+  const parsed = nodeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new AgoraError('InvalidConfig', 'The node configuration is invalid.', {
+      metaMessages: parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`),
+      fix: 'fix the fields listed above in the config file, environment or flags.',
+    });
+  }
+  return parsed.data;
+}

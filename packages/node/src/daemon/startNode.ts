@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
+import {
+  connectAgora,
+  getModel,
+  getOffer,
+  getProvider,
+  parseDeployment,
+  registerModel,
+  registerProvider,
+  setOffer,
+  stake,
+  updateProvider,
+  AgoraError,
+  type AgoraWalletClient,
+} from '@agora/sdk';
+import { openVoucherStore } from '../store/voucherStore.ts';
+import { buildProviderApp } from '../provider/providerApp.ts';
+import { createRedeemer } from '../provider/redeemer.ts';
+import type { ServedModel } from '../provider/servedModel.ts';
+import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts';
+import { createLlamaServedModel } from '../provider/models/llamaServedModel.ts';
+import { createOcrServedModel } from '../provider/models/ocrServedModel.ts';
+import type { NodeConfig, ServedModelConfig } from './config.ts';
+
+/** A running daemon. */
+export type AgoraNode = {
+  /** Where the provider API listens. */
+  url: string;
+  address: Hex;
+  models: ServedModel[];
+  /** Drains: stops taking calls, redeems every channel that owes anything, closes models and store. */
+  stop(): Promise<void>;
+};
+
+type ClosableModel = ServedModel & { close(): Promise<void> };
+
+function createServedModel(model: ServedModelConfig): Promise<ClosableModel> {
+  switch (model.kind) {
+    case 'digits':
+      return createDigitsServedModel({ path: model.path, pricePerCall: model.price, ...(model.name ? { name: model.name } : {}) });
+    case 'gguf':
+      return createLlamaServedModel({ path: model.path, pricePerCall: model.price, ...(model.name ? { name: model.name } : {}), ...(model.quantization ? { quantization: model.quantization } : {}) });
+    case 'ocr':
+      return createOcrServedModel({ pricePerCall: model.price, ...(model.name ? { name: model.name } : {}) });
+  }
+}
+
+/**
+ * Registers the provider, its stake and its offers on-chain if they are not there yet (idempotent,
+ * so a restart changes nothing that is already right).
+ */
+async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models: ServedModel[], targetStake: bigint, log: Logger) {
+  const me = client.account.address;
+  const record = await getProvider(client, { provider: me });
+  if (!record.registered) {
+    await registerProvider(client, { endpoint });
+    log.info({ endpoint }, 'registered as provider');
+  } else if (record.endpoint !== endpoint) {
+    await updateProvider(client, { endpoint, publicKey: record.publicKey });
+    log.info({ endpoint }, 'updated provider endpoint');
+  }
+  if (record.stake < targetStake) {
+    await stake(client, { amount: targetStake - record.stake });
+    log.info({ stake: targetStake.toString() }, 'staked');
+  }
+  for (const model of models) {
+    const { modelId } = model.descriptor;
+    const exists = await getModel(client, { modelId }).then(() => true, (err: unknown) => {
+      if (err instanceof AgoraError && err.code === 'ModelRegistryUnknownModel') return false;
+      throw err;
+    });
+    if (!exists) {
+      await registerModel(client, { ...model.descriptor, metadataURI: `agora://models/${model.descriptor.name}` });
+      log.info({ modelId, name: model.descriptor.name }, 'registered model');
+    }
+    const offer = await getOffer(client, { provider: me, modelId });
+    if (!offer.active || offer.pricePerUnit !== model.pricePerCall) {
+      await setOffer(client, { modelId, pricePerUnit: model.pricePerCall });
+      log.info({ modelId, price: model.pricePerCall.toString() }, 'offer set');
+    }
+  }
+}
+
+/**
+ * Starts the daemon's provider role: loads the models, makes the on-chain registration right,
+ * redeems what a previous run left unredeemed, and serves paid calls until `stop()`.
+ * If start fails halfway, what started is stopped and the error rethrown.
+ *
+ * @example
+ * const node = await startNode(loadNodeConfig({ file: 'node.json', env: process.env }), { privateKey })
+ */
+export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }): Promise<AgoraNode> {
+  const log = pino({ level: config.logLevel, name: 'agora-node', redact: ['privateKey', '*.privateKey'] });
+  // What to undo if start fails halfway (newest first).
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) await step();
+  };
+  try {
+    const deployment = parseDeployment(readFileSync(config.deploymentFile, 'utf8'), config.deploymentFile);
+    const account = privateKeyToAccount(secrets.privateKey);
+    const client = (await connectAgora({ rpcUrl: config.rpcUrl, deployment, account })) as AgoraWalletClient & { account: typeof account };
+    log.info({ address: account.address, chainId: deployment.chainId }, 'connected');
+
+    const models: ClosableModel[] = [];
+    for (const modelConfig of config.provider.models) {
+      const model = await createServedModel(modelConfig);
+      cleanup.push(() => model.close());
+      models.push(model);
+      log.info({ name: model.descriptor.name, modelId: model.descriptor.modelId }, 'model loaded');
+    }
+
+    const store = openVoucherStore({ path: join(config.stateDir, 'node.db') });
+    cleanup.push(() => store.close());
+    const redeemer = createRedeemer({
+      client,
+      store,
+      threshold: config.provider.redeemThreshold,
+      intervalMs: config.provider.redeemIntervalMs,
+      log: (event, fields) => log.info(fields, event),
+    });
+
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const unredeemed = new Gauge({ name: 'agora_unredeemed_amount', help: 'Accepted voucher value not yet redeemed (token base units)', registers: [metrics] });
+    const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
+
+    const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
+    app.addHook('onResponse', async (request, reply) => {
+      const model = (request.params as { modelId?: string } | undefined)?.modelId;
+      if (model) calls.inc({ model, status: String(reply.statusCode) });
+    });
+    app.get('/metrics', async (_request, reply) => {
+      unredeemed.set(Number(store.getUnredeemedTotal()));
+      return reply.type(metrics.contentType).send(await metrics.metrics());
+    });
+    cleanup.push(() => app.close());
+    const url = await app.listen({ host: config.provider.host, port: config.provider.port });
+
+    await ensureOnChain(client, config.provider.publicUrl ?? url, models, config.provider.stake ?? deployment.parameters.minStake, log);
+    await redeemer.start();
+    log.info({ url, models: models.map((m) => m.descriptor.name) }, 'provider listening');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      address: account.address,
+      models,
+      stop: () => (stopping ??= (async () => {
+        await app.close(); // no new calls; in-flight ones finish
+        await redeemer.stop(); // every acknowledged voucher becomes tokens
+        for (const model of models) await model.close();
+        store.close();
+        log.info('stopped');
+      })()),
+    };
+  } catch (err) {
+    await stopAll().catch(() => {});
+    throw err;
+  }
+}
