@@ -131,15 +131,23 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
     const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
 
     const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
+    const names = new Map(models.map((m) => [m.descriptor.modelId.toLowerCase(), m.descriptor.name]));
     app.addHook('onResponse', async (request, reply) => {
-      const model = (request.params as { modelId?: string } | undefined)?.modelId;
-      if (model) calls.inc({ model, status: String(reply.statusCode) });
+      const modelId = (request.params as { modelId?: string } | undefined)?.modelId;
+      // Label by served model name only: raw ids from the URL would let anyone grow the registry.
+      if (modelId) calls.inc({ model: names.get(modelId.toLowerCase()) ?? 'unknown', status: String(reply.statusCode) });
     });
     app.get('/metrics', async (_request, reply) => {
       unredeemed.set(Number(store.getUnredeemedTotal()));
       return reply.type(metrics.contentType).send(await metrics.metrics());
     });
     cleanup.push(() => app.close());
+    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.provider.host);
+    if (!config.provider.publicUrl && !loopback) {
+      throw new AgoraError('InvalidConfig', `The node listens on ${config.provider.host} but has no provider.publicUrl.`, {
+        fix: 'set provider.publicUrl to the URL buyers reach this node at; it is registered on-chain.',
+      });
+    }
     const url = await app.listen({ host: config.provider.host, port: config.provider.port });
 
     await ensureOnChain(client, config.provider.publicUrl ?? url, models, config.provider.stake ?? deployment.parameters.minStake, log);

@@ -21,6 +21,8 @@ export type ProviderAppInit = {
   models: ServedModel[];
   /** Largest request body accepted, bytes (default 4 MiB: an image for OCR fits). */
   bodyLimit?: number;
+  /** How long a channel read from the chain is trusted, ms (default 10 s). */
+  channelTtlMs?: number;
   /** Refuse calls on a closing channel this many seconds before its challenge period ends. */
   closeMarginSeconds?: number;
   /** A pino logger for requests (default: none). */
@@ -57,16 +59,21 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
   const me = client.account;
   const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
   const models = new Map(init.models.map((m) => [m.descriptor.modelId.toLowerCase(), m]));
-  const channels = new Map<string, GetChannelReturnType>();
+  const channels = new Map<string, { channel: GetChannelReturnType; readAt: number }>();
+  const channelTtlMs = init.channelTtlMs ?? 10_000;
 
+  /**
+   * The channel as the chain has it, cached briefly: a buyer's unilateral close or top-up shows
+   * up within `channelTtlMs` (the redeemer also redeems closing channels at once).
+   */
   async function readChannel(channelId: Hex, refresh: boolean): Promise<GetChannelReturnType> {
     const cached = channels.get(channelId);
-    if (cached && !refresh) return cached;
+    if (cached && !refresh && Date.now() - cached.readAt < channelTtlMs) return cached.channel;
     const channel = await getChannel(client, { channelId }).catch((err: unknown) => {
       if (err instanceof AgoraError && err.code === 'UnknownChannel') throw err;
       throw new AgoraError('ChainUnavailable', 'The provider cannot read the channel from the chain right now.', { cause: err });
     });
-    channels.set(channelId, channel);
+    channels.set(channelId, { channel, readAt: Date.now() });
     return channel;
   }
 
@@ -76,7 +83,7 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? 500) : (err.statusCode ?? 500);
+    const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? (err.code === 'ChainUnavailable' ? 503 : 500)) : (err.statusCode ?? 500);
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: err.code, status }, err.message);
     const code = err instanceof AgoraError ? err.code : status === 413 ? 'PayloadTooLarge' : status === 400 ? 'BadRequest' : 'InternalError';
@@ -182,7 +189,6 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
       const closingTooSoon =
         channel.status === 'Closing' && channel.closesAt * 1000n < BigInt(Date.now()) + BigInt((init.closeMarginSeconds ?? 600) * 1000);
       if (channel.status === 'Closed' || closingTooSoon) {
-        if (attempt === 0 && channel.status !== 'Closed') { channel = await readChannel(voucher.channelId, true); continue; }
         throw new AgoraError('ChannelNotOpen', `Channel ${voucher.channelId} is ${channel.status.toLowerCase()}.`, { fix: 'open a new channel.' });
       }
       const previous = store.get(voucher.channelId);

@@ -1,4 +1,4 @@
-import { AgoraError, getChannel, redeemVoucher, type AgoraWalletClient } from '@agora/sdk';
+import { AgoraError, getChannel, redeemVoucher, type AgoraWalletClient, type GetChannelReturnType } from '@agora/sdk';
 import type { VoucherStore } from '../store/voucherStore.ts';
 
 export type RedeemerInit = {
@@ -12,8 +12,8 @@ export type RedeemerInit = {
 };
 
 /**
- * Turns stored vouchers into tokens: redeems a channel when what it owes passes the threshold,
- * and everything on `stop()` (and at `start()`, which is how a restarted provider collects what it
+ * Turns stored vouchers into tokens: redeems a channel when what it owes passes the threshold or
+ * its buyer started a unilateral close, and everything on `stop()` (and at `start()`, which is how a restarted provider collects what it
  * acknowledged before a crash).
  *
  * @example
@@ -25,40 +25,57 @@ export function createRedeemer(init: RedeemerInit) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
-  async function redeemWhere(predicate: (owed: bigint) => boolean) {
+  /** Errors after which a voucher can never be redeemed: the channel is closed or its close ended. */
+  const PERMANENT = new Set(['PaymentChannelsInvalidStatus', 'PaymentChannelsChallengeOver', 'PaymentChannelsInvalidVoucherSignature']);
+
+  async function redeemWhere(predicate: (owed: bigint, channel: () => Promise<GetChannelReturnType>) => Promise<boolean>) {
     for (const voucher of init.store.listUnredeemed()) {
       const owed = voucher.cumulativeAmount - voucher.redeemed;
-      if (!predicate(owed)) continue;
       try {
+        if (!(await predicate(owed, () => getChannel(init.client, { channelId: voucher.channelId })))) continue;
         const { paid, providerShare, hash } = await redeemVoucher(init.client, { voucher });
         init.store.markRedeemed(voucher.channelId, voucher.cumulativeAmount);
         log('redeemed', { channelId: voucher.channelId, paid: paid.toString(), providerShare: providerShare.toString(), hash });
       } catch (err) {
-        // Already redeemed up to this voucher (e.g. before a crash the store did not record it).
-        if (err instanceof AgoraError && err.code === 'PaymentChannelsVoucherNotNewer') {
-          const channel = await getChannel(init.client, { channelId: voucher.channelId });
-          init.store.markRedeemed(voucher.channelId, channel.redeemed);
-          continue;
+        const code = err instanceof AgoraError ? err.code : undefined;
+        try {
+          if (code === 'PaymentChannelsVoucherNotNewer') {
+            // Already redeemed up to this voucher (e.g. before a crash the store did not record it).
+            const channel = await getChannel(init.client, { channelId: voucher.channelId });
+            init.store.markRedeemed(voucher.channelId, channel.redeemed);
+          } else if (code && PERMANENT.has(code)) {
+            // Retrying cannot help; stop counting it as owed, but say loudly what was lost.
+            init.store.markRedeemed(voucher.channelId, voucher.cumulativeAmount);
+            log('voucher cannot be redeemed', { channelId: voucher.channelId, lost: owed.toString(), error: (err as Error).message });
+          } else {
+            log('redeem failed, will retry', { channelId: voucher.channelId, error: (err as Error).message });
+          }
+        } catch (inner) {
+          log('redeem failed, will retry', { channelId: voucher.channelId, error: (inner as Error).message });
         }
-        log('redeem failed', { channelId: voucher.channelId, error: (err as Error).message });
       }
     }
   }
 
-  /** Runs one pass at a time so two passes never redeem the same voucher. */
-  const pass = (predicate: (owed: bigint) => boolean) => (running = running.then(() => redeemWhere(predicate)));
+  /** Runs one pass at a time so two passes never redeem the same voucher; a failed pass never blocks the next. */
+  const pass = (predicate: Parameters<typeof redeemWhere>[0]) =>
+    (running = running.catch(() => {}).then(() => redeemWhere(predicate)));
+  const everything = async () => true;
+  /** Over the threshold, or the buyer started a unilateral close: redeem before its challenge period ends. */
+  const due = async (owed: bigint, channel: () => Promise<GetChannelReturnType>) =>
+    owed >= init.threshold || (await channel()).status !== 'Open';
 
   return {
     /** Redeems everything owed now, then keeps watching the threshold. */
     async start() {
-      await pass(() => true);
-      timer = setInterval(() => void pass((owed) => owed >= init.threshold), init.intervalMs ?? 5_000);
+      await pass(everything);
+      timer = setInterval(() => void pass(due).catch(() => {}), init.intervalMs ?? 5_000);
     },
     /** Redeems every channel that owes anything (shutdown, or on demand). */
-    redeemAll: () => pass(() => true),
+    redeemAll: () => pass(everything),
     async stop() {
       clearInterval(timer);
-      await pass(() => true);
+      await pass(everything);
     },
   };
 }
