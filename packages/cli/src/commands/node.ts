@@ -16,6 +16,20 @@ export function nodeCommand(): Command {
     .option('--port <port>', 'port of the provider API')
     .option('--key-file <file>', 'file holding the provider private key (default: $AGORA_PRIVATE_KEY)')
     .action(async (options: NodeOptions) => {
+      // Signals are handled from the start: one asks for a drain (after start finishes, if it is
+      // still starting); a second one exits at once, which loses nothing because every
+      // acknowledged voucher is on disk and the next start redeems it.
+      let requestStop!: () => void;
+      const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+      let signals = 0;
+      const onSignal = () => {
+        signals++;
+        if (signals === 1) return requestStop();
+        process.stderr.write('exiting without draining: stored vouchers are redeemed at the next start.\n');
+        process.exit(130);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const config = loadNodeConfig({
           ...(options.config ? { file: options.config } : {}),
@@ -29,11 +43,8 @@ export function nodeCommand(): Command {
         });
         const node = await startNode(config, { privateKey: readPrivateKey(options.keyFile, 'provider') });
         process.stdout.write(`agora node ${node.address} serving ${node.models.map((m) => m.descriptor.name).join(', ')} at ${node.url}\n`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        process.stdout.write('draining: redeeming every voucher before exit…\n');
+        await stopRequested;
+        process.stdout.write('draining: redeeming every voucher before exit (Ctrl-C again to exit now)…\n');
         await node.stop();
         process.stdout.write('stopped.\n');
       } catch (err) {
