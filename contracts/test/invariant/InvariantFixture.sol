@@ -2,6 +2,13 @@
 pragma solidity ^0.8.24;
 
 import {AgoraFixture} from "../utils/AgoraFixture.sol";
+import {Settlement} from "../../src/Settlement.sol";
+
+/// @notice What the JobMarket and PaymentChannels handlers both book about pull-payment credits.
+interface ICreditLedger {
+    function accounts() external view returns (address[] memory);
+    function ghostCredit(address account) external view returns (uint256);
+}
 
 /// @notice AgoraFixture plus what the invariant suites share: actors with known keys, and a check
 /// that the fuzzer really reaches the calls that move money.
@@ -87,5 +94,24 @@ abstract contract InvariantFixture is AgoraFixture {
         for (uint256 i; i < holders.length; i++) {
             sum += token.balanceOf(holders[i]);
         }
+    }
+
+    /// @dev No token is created or lost: the supply is what the actors and the three contracts hold.
+    function _assertTokensConserved(address[] memory actors) internal view {
+        uint256 held = _sumBalances(actors) + token.balanceOf(address(jobs)) + token.balanceOf(address(registry))
+            + token.balanceOf(address(channels));
+        _eq(token.totalSupply(), held, "tokens created or lost");
+    }
+
+    /// @dev Every account's credit is what the handler booked, and they add up to the total.
+    function _assertCreditsMatchLedger(Settlement settlement, ICreditLedger ledger) internal view {
+        address[] memory accounts = ledger.accounts();
+        uint256 sum;
+        for (uint256 i; i < accounts.length; i++) {
+            uint256 credit = settlement.withdrawableOf(accounts[i]);
+            _eq(credit, ledger.ghostCredit(accounts[i]), "credit != handler ledger");
+            sum += credit;
+        }
+        _eq(settlement.getTotalWithdrawable(), sum, "total withdrawable != sum of credits");
     }
 }
