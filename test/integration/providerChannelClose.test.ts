@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
-import { getChannel, hashCanonicalJson, openChannel, registerModel, registerProvider, requestChannelClose, setOffer, signVoucher, stake } from '@agora/sdk';
+import { getChannel, hashCanonicalJson, openChannel, registerModel, requestChannelClose, signVoucher } from '@agora/sdk';
 import {
   PAYMENT_HEADER,
   buildProviderApp,
@@ -17,6 +17,7 @@ import {
   type VoucherStore,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { makeProvider } from '../support/market.ts';
 
 const PRICE = 2_000n;
 let devnet: TestDevnet;
@@ -32,10 +33,7 @@ beforeAll(async () => {
   devnet = await startTestDevnet();
   model = await createOcrServedModel({ pricePerCall: PRICE });
   await registerModel(devnet.as('deployer'), model.descriptor);
-  const client = devnet.as('provider2');
-  await registerProvider(client, { endpoint: 'http://127.0.0.1:0' });
-  await stake(client, { amount: devnet.deployment.parameters.minStake });
-  await setOffer(client, { modelId: model.descriptor.modelId, pricePerUnit: PRICE });
+  const client = await makeProvider(devnet, 'provider2', { modelIds: [model.descriptor.modelId], price: PRICE });
   ({ channelId } = await openChannel(devnet.as('buyer4'), { provider: getDevAccount('provider2').account.address, modelId: model.descriptor.modelId, deposit: 100n * PRICE }));
   store = openVoucherStore({ path: ':memory:' });
   app = await buildProviderApp({ client: client as never, store, models: [model], channelTtlMs: 200 });

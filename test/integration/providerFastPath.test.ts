@@ -13,10 +13,7 @@ import {
   openChannel,
   recoverInferenceReceiptSigner,
   registerModel,
-  registerProvider,
-  setOffer,
   signVoucher,
-  stake,
   type SignedInferenceReceipt,
   type SignedVoucher,
 } from '@agora/sdk';
@@ -32,6 +29,7 @@ import {
   type VoucherStore,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { makeProvider } from '../support/market.ts';
 
 const PRICE = 2_000n;
 let devnet: TestDevnet;
@@ -49,10 +47,7 @@ beforeAll(async () => {
   model = await createOcrServedModel({ pricePerCall: PRICE });
   const { descriptor } = model;
   await registerModel(devnet.as('deployer'), { ...descriptor, metadataURI: 'agora://models/ocr-eng' });
-  const client = devnet.as('provider1');
-  await registerProvider(client, { endpoint: 'http://127.0.0.1:0' });
-  await stake(client, { amount: devnet.deployment.parameters.minStake });
-  await setOffer(client, { modelId: descriptor.modelId, pricePerUnit: PRICE });
+  await makeProvider(devnet, 'provider1', { modelIds: [descriptor.modelId], price: PRICE });
   ({ channelId } = await openChannel(devnet.as('buyer1'), { provider: provider.address, modelId: descriptor.modelId, deposit: 100n * PRICE }));
   storePath = join(mkdtempSync(join(tmpdir(), 'agora-provider-')), 'node.db');
   store = openVoucherStore({ path: storePath });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
-import { hashCanonicalJson, openChannel, registerModel, registerProvider, setOffer, signVoucher, stake } from '@agora/sdk';
+import { hashCanonicalJson, openChannel, registerModel, signVoucher } from '@agora/sdk';
 import {
   PAYMENT_HEADER,
   buildDigitsModel,
@@ -23,6 +23,7 @@ import {
   type VoucherStore,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { makeProvider } from '../support/market.ts';
 
 const PRICE = 1_500n;
 let devnet: TestDevnet;
@@ -39,12 +40,9 @@ beforeAll(async () => {
   const built = await buildDigitsModel(join(dir, 'digits.onnx'), { log: () => {} });
   digits = await createDigitsServedModel({ path: built.path, pricePerCall: PRICE });
   llama = await createLlamaServedModel({ path: await writeTinyLlamaGguf(join(dir, 'tiny.gguf')), pricePerCall: PRICE });
-  const providerClient = devnet.as('provider2');
-  await registerProvider(providerClient, { endpoint: 'http://127.0.0.1:0' });
-  await stake(providerClient, { amount: devnet.deployment.parameters.minStake });
+  for (const model of [digits, llama]) await registerModel(devnet.as('deployer'), model.descriptor);
+  const providerClient = await makeProvider(devnet, 'provider2', { modelIds: [digits.descriptor.modelId, llama.descriptor.modelId], price: PRICE });
   for (const model of [digits, llama]) {
-    await registerModel(devnet.as('deployer'), model.descriptor);
-    await setOffer(providerClient, { modelId: model.descriptor.modelId, pricePerUnit: PRICE });
     const { channelId } = await openChannel(devnet.as('buyer2'), {
       provider: getDevAccount('provider2').account.address,
       modelId: model.descriptor.modelId,

@@ -26,12 +26,22 @@ export async function setUpMarket(devnet: TestDevnet, providers: DevRole[] = ['p
     metadataURI: 'agora://models/digits',
   });
   for (const [i, role] of providers.entries()) {
-    const client = devnet.as(role);
-    await registerProvider(client, { endpoint: `http://127.0.0.1:${9100 + i}` });
-    await stake(client, { amount: devnet.deployment.parameters.minStake });
-    await setOffer(client, { modelId, pricePerUnit: PRICE });
+    await makeProvider(devnet, role, { endpoint: `http://127.0.0.1:${9100 + i}`, modelIds: [modelId], price: PRICE });
   }
   return { modelId, royaltyReceiver };
+}
+
+/** Registers the dev account of `role` as a provider staked at the minimum, offering each model at `price`. */
+export async function makeProvider(
+  devnet: TestDevnet,
+  role: DevRole,
+  { endpoint = 'http://127.0.0.1:0', modelIds, price }: { endpoint?: string; modelIds: Hex[]; price: bigint },
+) {
+  const client = devnet.as(role);
+  await registerProvider(client, { endpoint });
+  await stake(client, { amount: devnet.deployment.parameters.minStake });
+  for (const modelId of modelIds) await setOffer(client, { modelId, pricePerUnit: price });
+  return client;
 }
 
 /** How a payment of `amount` splits under the devnet's fee and the fixture model's royalty. */
