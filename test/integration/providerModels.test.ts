@@ -1,16 +1,19 @@
 // A provider sells each kind of model the devnet serves, through the same paid fast path: the
-// digit classifier the project trains (ONNX) and a GGUF language model (llama.cpp).
+// digit classifier the project trains (ONNX) and a GGUF language model (llama.cpp: chat, streamed
+// chat, embeddings), called through the provider client over a real socket.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
-import { hashCanonicalJson, openChannel, registerModel, signVoucher } from '@agora/sdk';
+import { hashCanonicalJson, openChannel, recoverInferenceReceiptSigner, registerModel, signVoucher } from '@agora/sdk';
 import {
   PAYMENT_HEADER,
   buildDigitsModel,
+  ProviderCallError,
   buildProviderApp,
+  callProvider,
   createDigitsServedModel,
   createLlamaServedModel,
   encodePaymentHeader,
@@ -28,6 +31,7 @@ import { makeProvider } from '../support/market.ts';
 const PRICE = 1_500n;
 let devnet: TestDevnet;
 let app: FastifyInstance;
+let url: string;
 let store: VoucherStore;
 let digits: ServedModel & { close(): Promise<void> };
 let llama: ServedModel & { close(): Promise<void> };
@@ -52,6 +56,7 @@ beforeAll(async () => {
   }
   store = openVoucherStore({ path: join(dir, 'node.db') });
   app = await buildProviderApp({ client: providerClient as never, store, models: [digits, llama] });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
   await app?.close();
@@ -61,15 +66,24 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
+const domain = () => ({ chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels });
+
+/** A voucher on the model's channel for exactly this request, owing `cumulativeAmount` (default: one more call). */
+function voucherFor(model: ServedModel, input: unknown, params: Record<string, unknown> = {}, cumulativeAmount?: bigint) {
+  const modelId = model.descriptor.modelId;
+  const channel = channels.get(modelId)!;
+  return signVoucher(buyer, domain(), {
+    channelId: channel.channelId,
+    cumulativeAmount: cumulativeAmount ?? channel.paid + PRICE,
+    requestHash: hashCanonicalJson({ modelId, input, params }),
+  });
+}
+
 /** A paid call: signs the next voucher of the model's channel for exactly this request. */
 async function paidCall(model: ServedModel, input: unknown, params: Record<string, unknown> = {}) {
   const modelId = model.descriptor.modelId;
   const channel = channels.get(modelId)!;
-  const voucher = await signVoucher(
-    buyer,
-    { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels },
-    { channelId: channel.channelId, cumulativeAmount: channel.paid + PRICE, requestHash: hashCanonicalJson({ modelId, input, params }) },
-  );
+  const voucher = await voucherFor(model, input, params);
   const response = await app.inject({
     method: 'POST',
     url: `/v1/infer/${modelId}`,
@@ -116,5 +130,92 @@ describe('models a provider sells', () => {
     expect(store.get(channels.get(llama.descriptor.modelId)!.channelId)?.cumulativeAmount).toBe(before);
     const badDigit = await paidCall(digits, { pixels: [1, 2, 3] });
     expect([badDigit.statusCode, badDigit.json().error.charged]).toEqual([400, false]);
+  });
+
+  it('streams a chat token by token: the pieces make up the text, the result is the plain answer with a valid receipt', async () => {
+    const input = { messages: [{ role: 'user', content: 'Stream me a story about the network.' }] };
+    const params = { max_tokens: 24, temperature: 0 };
+    const plain = await paidCall(llama, input, params);
+    expect(plain.statusCode).toBe(200);
+
+    const channel = channels.get(llama.descriptor.modelId)!;
+    const pieces: string[] = [];
+    const streamed = await callProvider({
+      url,
+      modelId: llama.descriptor.modelId,
+      input,
+      params,
+      stream: true,
+      voucher: await voucherFor(llama, input, params),
+      onToken: (text) => pieces.push(text),
+    });
+    channel.paid += PRICE;
+    const output = streamed.output as { text: string; usage: { completionTokens: number } };
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(output.text);
+    expect(output).toEqual(plain.json().output); // same call, same answer, streamed or not
+    expect(streamed.receipt.cumulativeAmount).toBe(channel.paid);
+    expect(await recoverInferenceReceiptSigner(domain(), streamed.receipt)).toBe(getDevAccount('provider2').account.address);
+    expect(streamed.receipt.outputHash).toBe(hashCanonicalJson(output));
+  });
+
+  it('answers payment problems of a streamed call as plain JSON errors before any stream starts', async () => {
+    const input = { prompt: 'Once upon a time' };
+    const raw = await fetch(`${url}/v1/infer/${llama.descriptor.modelId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input, stream: true }),
+    });
+    expect([raw.status, raw.headers.get('content-type')]).toEqual([402, 'application/json; charset=utf-8']);
+
+    const unpaid = await callProvider({ url, modelId: llama.descriptor.modelId, input, stream: true }).catch((err: unknown) => err);
+    expect(unpaid).toBeInstanceOf(ProviderCallError);
+    expect(unpaid).toMatchObject({ code: 'PaymentRequired', status: 402, quote: { price: PRICE, requestHash: hashCanonicalJson({ modelId: llama.descriptor.modelId, input, params: {} }) } });
+
+    const channel = channels.get(llama.descriptor.modelId)!;
+    const replayed = await callProvider({ url, modelId: llama.descriptor.modelId, input, stream: true, voucher: await voucherFor(llama, input, {}, channel.paid) }).catch(
+      (err: unknown) => err,
+    );
+    expect(replayed).toMatchObject({ code: 'VoucherReplayed', status: 402 });
+  });
+
+  it('streams nothing from a model that does not stream: the client reads its plain answer the same way', async () => {
+    const pixels = Array.from({ length: 784 }, (_, i) => ((i % 28) - 14) ** 2 < 9 ? 1 : 0);
+    const pieces: string[] = [];
+    const { output } = await callProvider({
+      url,
+      modelId: digits.descriptor.modelId,
+      input: { pixels },
+      stream: true,
+      voucher: await voucherFor(digits, { pixels }),
+      onToken: (text) => pieces.push(text),
+    });
+    channels.get(digits.descriptor.modelId)!.paid += PRICE;
+    expect(pieces).toEqual([]);
+    expect((output as { probabilities: number[] }).probabilities).toHaveLength(10);
+  });
+
+  it('embeds texts: one unit vector per text, equal texts equal vectors, tokens counted per text', async () => {
+    const call = async (embed: string[]) => {
+      const result = await callProvider({ url, modelId: llama.descriptor.modelId, input: { embed }, voucher: await voucherFor(llama, { embed }) });
+      channels.get(llama.descriptor.modelId)!.paid += PRICE;
+      return result.output as { embeddings: number[][]; usage: { promptTokens: number } };
+    };
+    const one = await call(['the network pays providers']);
+    const two = await call(['the network pays providers', 'hello world', 'the network pays providers']);
+    expect(two.embeddings).toHaveLength(3);
+    for (const vector of two.embeddings) expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
+    expect(two.embeddings[0]).toEqual(one.embeddings[0]);
+    expect(two.embeddings[2]).toEqual(two.embeddings[0]);
+    expect(two.embeddings[1]).not.toEqual(two.embeddings[0]);
+    expect(one.usage.promptTokens).toBeGreaterThan(0);
+    expect(two.usage.promptTokens - 2 * one.usage.promptTokens).toBeGreaterThan(0); // 'hello world' counted too
+  });
+
+  it('refuses embedding input that is not a non-empty list of strings, without charging', async () => {
+    for (const embed of [[], ['ok', 3], 'just a string', ['']]) {
+      const response = await paidCall(llama, { embed });
+      expect([response.statusCode, response.json().error.code, response.json().error.charged]).toEqual([400, 'InvalidInput', false]);
+    }
   });
 });

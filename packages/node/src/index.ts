@@ -18,3 +18,5 @@ export * from './provider/models/digitsServedModel.ts';
 export * from './provider/models/llamaServedModel.ts';
 export * from './daemon/config.ts';
 export * from './daemon/startNode.ts';
+export * from './provider/providerClient.ts';
+export * from './provider/readServerSentEvents.ts';

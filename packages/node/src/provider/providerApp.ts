@@ -43,12 +43,18 @@ const PAYMENT_STATUS: Record<string, number> = {
   UnknownChannel: 402,
 };
 
-type InferBody = { input: unknown; params?: Record<string, unknown> };
+/** `stream` asks for server-sent events (models that stream only); it is not part of the request hash. */
+type InferBody = { input: unknown; params?: Record<string, unknown>; stream?: boolean };
 
 /**
  * The provider's HTTP API (fast path). A call without a voucher is answered 402 with a quote; a
  * call with one is verified, the voucher is stored durably, the model runs, and the answer carries
  * a signed receipt. A call that fails after payment gives its payment back.
+ *
+ * `POST /v1/infer/:modelId` with `{ input, params?, stream? }`. With `stream: true` on a model that
+ * streams, a paid call is answered `200 text/event-stream`: `event: token` `{ text }` per piece,
+ * then exactly one `event: result` (the JSON a plain call answers) or `event: error`
+ * `{ error: { code, message, charged } }`. Payment errors are plain JSON either way.
  *
  * @example
  * const app = await buildProviderApp({ client, store, models })
@@ -108,7 +114,7 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
     {
       schema: {
         params: { type: 'object', properties: { modelId: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } }, required: ['modelId'] },
-        body: { type: 'object', properties: { input: {}, params: { type: 'object' } }, required: ['input'] },
+        body: { type: 'object', properties: { input: {}, params: { type: 'object' }, stream: { type: 'boolean' } }, required: ['input'] },
       },
     },
     async (request, reply) => {
@@ -152,27 +158,57 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
       reply.raw.once('close', () => {
         if (!reply.raw.writableEnded) controller.abort();
       });
-      let output: unknown;
-      try {
-        output = await model.run(input, params, { signal: controller.signal });
-      } catch (err) {
+
+      /** Gives a failed call's payment back and says how it is answered. */
+      const failure = (err: unknown) => {
         // Failures are never charged: give the payment back unless a later call was paid on top.
         const refunded = store.rollback(voucher, stored.previous);
         request.log.warn({ err, refunded }, 'model failed after payment');
         const status = (err as { statusCode?: number }).statusCode === 400 ? 400 : 500;
-        return reply.status(status).send({
-          error: { code: status === 400 ? 'InvalidInput' : 'ModelFailed', message: (err as Error).message, charged: !refunded },
+        return { status, error: { code: status === 400 ? 'InvalidInput' : 'ModelFailed', message: (err as Error).message, charged: !refunded } };
+      };
+      /** The answer to a call that ran: its output and a receipt binding input, output and payment. */
+      const answer = async (output: unknown) => {
+        const receipt = await signInferenceReceipt(me, domain, {
+          modelId,
+          inputHash: hashCanonicalJson(input),
+          paramsHash: hashCanonicalJson(params),
+          outputHash: hashCanonicalJson(output),
+          channelId: voucher.channelId,
+          cumulativeAmount: voucher.cumulativeAmount,
         });
+        return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() } };
+      };
+
+      if (!(request.body.stream === true && model.streams === true)) {
+        let output: unknown;
+        try {
+          output = await model.run(input, params, { signal: controller.signal });
+        } catch (err) {
+          const { status, error } = failure(err);
+          return reply.status(status).send({ error });
+        }
+        return answer(output);
       }
-      const receipt = await signInferenceReceipt(me, domain, {
-        modelId,
-        inputHash: hashCanonicalJson(input),
-        paramsHash: hashCanonicalJson(params),
-        outputHash: hashCanonicalJson(output),
-        channelId: voucher.channelId,
-        cumulativeAmount: voucher.cumulativeAmount,
-      });
-      return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() } };
+
+      // Streaming: from here on the status line is sent, so fastify must not answer for us (its
+      // error handler would try to send a second response); every outcome becomes an event.
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+      const event = (name: 'token' | 'result' | 'error', data: unknown) => {
+        if (!raw.destroyed && !raw.writableEnded) raw.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      try {
+        const output = await model.run(input, params, { signal: controller.signal, onToken: (text) => event('token', { text }) });
+        event('result', await answer(output));
+      } catch (err) {
+        // `status` is what a plain call would have answered: the HTTP status is long sent.
+        const { status, error } = failure(err);
+        event('error', { error: { ...error, status } });
+      }
+      raw.end();
+      return reply;
     },
   );
 

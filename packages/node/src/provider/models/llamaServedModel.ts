@@ -14,8 +14,11 @@ function asClientError(err: unknown): unknown {
 
 /**
  * A GGUF language model (llama.cpp, tolerance verification) as a model a provider sells.
- * Input: `{ messages: [{ role, content }] }` (chat, with the model's template) or `{ prompt }`;
- * params: `max_tokens`, `temperature`, `seed`, `top_p`, `stop`; output: `{ text, finishReason, usage }`.
+ * - Chat `{ messages: [{ role, content }] }` (with the model's template) or completion `{ prompt }`;
+ *   params: `max_tokens`, `temperature`, `seed`, `top_p`, `stop`; output: `{ text, finishReason, usage }`.
+ *   Text streams through `onToken` as it is generated.
+ * - Embeddings `{ embed: string[] }` (non-empty strings); output
+ *   `{ embeddings: number[][] (unit length), usage: { promptTokens } }`.
  */
 export async function createLlamaServedModel(init: {
   path: string;
@@ -36,8 +39,23 @@ export async function createLlamaServedModel(init: {
   return {
     descriptor,
     pricePerCall: init.pricePerCall,
-    async run(input, params, { signal }) {
-      const { messages, prompt } = (input ?? {}) as { messages?: unknown; prompt?: unknown };
+    streams: true,
+    async run(input, params, { signal, onToken }) {
+      const { messages, prompt, embed } = (input ?? {}) as { messages?: unknown; prompt?: unknown; embed?: unknown };
+      if (embed !== undefined) {
+        if (!Array.isArray(embed) || embed.length === 0 || !embed.every((text) => typeof text === 'string')) {
+          throw invalid('Embedding input must be { embed: [string, ...] } with at least one string.');
+        }
+        const texts = embed as string[];
+        try {
+          const embeddings = await runtime.embed(texts, { signal });
+          // Counted as `complete` feeds text (no BOS), the same count OpenAI's usage reports.
+          const promptTokens = texts.reduce((sum, text) => sum + runtime.tokenize(text).length, 0);
+          return { embeddings, usage: { promptTokens } };
+        } catch (err) {
+          throw asClientError(err);
+        }
+      }
       const number = (key: string) => (typeof params[key] === 'number' ? (params[key] as number) : undefined);
       const stop = params.stop;
       const options = {
@@ -47,6 +65,7 @@ export async function createLlamaServedModel(init: {
         topP: number('top_p'),
         stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : undefined,
         signal,
+        onToken,
       };
       let result;
       try {
