@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { LocalAccount } from 'viem';
+import { connectAgora, type AgoraWalletClient } from '@agora/sdk';
+import { nodeConfigSchema, gatewayConfigSchema } from '../daemon/config.ts';
+import { startNode, type AgoraNode } from '../daemon/startNode.ts';
+import { startGateway, type AgoraGateway } from '../gateway/startGateway.ts';
+import { buildDigitsModel } from '../runtimes/onnx/buildDigitsModel.ts';
+import { writeTinyLlamaGguf } from '../runtimes/gguf/writeTinyLlamaGguf.ts';
+import { getDevAccount, type DevRole } from './devAccounts.ts';
+import { startDevnet, type Devnet } from './startDevnet.ts';
+
+/** The devnet's three providers: same models, different prices (token base units per call), so the router has a choice. */
+export const DEVNET_PROVIDERS: { role: DevRole; prices: { digits: bigint; gguf: bigint; ocr: bigint } }[] = [
+  { role: 'provider1', prices: { digits: 1_000n, gguf: 2_000n, ocr: 3_000n } },
+  { role: 'provider2', prices: { digits: 1_500n, gguf: 2_500n, ocr: 3_500n } },
+  { role: 'provider3', prices: { digits: 2_000n, gguf: 3_000n, ocr: 4_000n } },
+];
+
+/** The dev account whose wallet the devnet gateway pays providers from. */
+export const DEVNET_GATEWAY_ROLE: DevRole = 'buyer1';
+
+/** What the devnet's API key may spend: 100 DevUSD. */
+export const DEVNET_API_KEY_LIMIT = 100_000_000n;
+
+export type StartLocalNetworkInit = {
+  /** Folder for the deployment file, the generated models and each daemon's state. */
+  stateDir: string;
+  /** RPC port of the EVM node (0: any free port). */
+  rpcPort?: number;
+  /** Port of the gateway (0: any free port). Default 8080. */
+  gatewayPort?: number;
+  /** Port of the first provider; the others take the next ones (0: any free ports). Default 8001. */
+  providerBasePort?: number;
+  /** Level of the daemons' JSON logs on stdout (default `warn`: `agora up` prints its own summary). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  onProgress?: (message: string) => void;
+};
+
+/** A running local Agora network. */
+export type LocalNetwork = {
+  devnet: Devnet;
+  providers: (AgoraNode & { role: DevRole; stateDir: string })[];
+  gateway: AgoraGateway;
+  /** The API key the gateway accepts (kept in `<stateDir>/gateway/dev-api-key` across runs). */
+  apiKey: string;
+  /** Stops the gateway, drains the providers (they redeem what they are owed), then the chain. */
+  stop(): Promise<void>;
+};
+
+/** Builds (or reuses) the devnet's models: the trained digit classifier and the tiny GGUF. */
+async function prepareModels(dir: string, progress: (message: string) => void) {
+  const digits = join(dir, 'digits-mlp.onnx');
+  await buildDigitsModel(digits, { log: (line) => progress(line) }); // prints its test accuracy
+  const gguf = join(dir, 'tiny-llama.gguf');
+  if (!existsSync(gguf)) await writeTinyLlamaGguf(gguf);
+  progress('tiny llama GGUF ready');
+  return { digits, gguf };
+}
+
+/** The devnet's API key: created once, then reused so scripts keep working across restarts. */
+function devApiKey(dir: string): string {
+  const path = join(dir, 'dev-api-key');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const key = `sk-agora-dev-${randomBytes(16).toString('hex')}`;
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Brings up a whole Agora network on this machine: an EVM node with every contract deployed and
+ * dev accounts funded, three provider daemons serving the same real models (digit classifier,
+ * tiny llama, OCR) at different prices, and a gateway with the OpenAI API paying them through
+ * channels. What `npm start` runs. If a step fails, what started is stopped and the error rethrown.
+ *
+ * The chain is new on every start, so the daemons' state from a previous run (vouchers and
+ * channels on a chain that no longer exists) is cleared; the built models are kept.
+ *
+ * @example
+ * const network = await startLocalNetwork({ stateDir: '.agora/devnet' })
+ * // new OpenAI({ baseURL: `${network.gateway.url}/v1`, apiKey: network.apiKey })
+ */
+export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<LocalNetwork> {
+  const progress = init.onProgress ?? (() => {});
+  const logLevel = init.logLevel ?? 'warn';
+  const runDir = join(init.stateDir, 'run');
+  rmSync(runDir, { recursive: true, force: true });
+  const models = await prepareModels(join(init.stateDir, 'models'), progress);
+  const devnet = await startDevnet({ stateDir: init.stateDir, onProgress: progress, ...(init.rpcPort !== undefined ? { port: init.rpcPort } : {}) });
+  const providers: LocalNetwork['providers'] = [];
+  let gateway: AgoraGateway | undefined;
+  const stop = async () => {
+    await gateway?.stop();
+    await Promise.allSettled(providers.map((p) => p.stop()));
+    await devnet.stop();
+  };
+  try {
+    const basePort = init.providerBasePort ?? 8001;
+    const startProvider = async ({ role, prices }: (typeof DEVNET_PROVIDERS)[number], index: number) => {
+      const stateDir = join(runDir, role);
+      const config = nodeConfigSchema.parse({
+        rpcUrl: devnet.rpcUrl,
+        deploymentFile: devnet.deploymentFile,
+        stateDir,
+        logLevel,
+        provider: {
+          port: basePort === 0 ? 0 : basePort + index,
+          // High enough that what a provider is owed stays visible between redeems.
+          redeemThreshold: '1000000',
+          models: [
+            { kind: 'digits', path: models.digits, name: 'agora/digits-mlp', price: prices.digits.toString() },
+            { kind: 'gguf', path: models.gguf, name: 'agora/tiny-llama', price: prices.gguf.toString() },
+            { kind: 'ocr', name: 'agora/ocr-eng', price: prices.ocr.toString() },
+          ],
+        },
+      });
+      const node = await startNode(config, { privateKey: getDevAccount(role).privateKey });
+      providers.push({ ...node, role, stateDir });
+      progress(`${role} serving at ${node.url} (${node.address})`);
+    };
+    // The first provider registers the models; the others then only add their offers, in parallel.
+    await startProvider(DEVNET_PROVIDERS[0]!, 0);
+    await Promise.all(DEVNET_PROVIDERS.slice(1).map((p, i) => startProvider(p, i + 1)));
+
+    const gatewayDir = join(runDir, 'gateway');
+    const apiKey = devApiKey(join(init.stateDir, 'gateway'));
+    const buyer = getDevAccount(DEVNET_GATEWAY_ROLE);
+    const client = (await connectAgora({ rpcUrl: devnet.rpcUrl, deployment: devnet.deployment, account: buyer.account })) as AgoraWalletClient & { account: LocalAccount };
+    gateway = await startGateway({
+      client,
+      stateDir: gatewayDir,
+      log: pino({ level: logLevel, name: 'agora-gateway' }),
+      config: gatewayConfigSchema.parse({
+        port: init.gatewayPort ?? 8080,
+        apiKeys: [{ name: 'devnet', key: apiKey, spendLimit: DEVNET_API_KEY_LIMIT.toString() }],
+      }),
+    });
+    progress(`gateway serving the OpenAI API at ${gateway.url}/v1`);
+    return { devnet, providers, gateway, apiKey, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}

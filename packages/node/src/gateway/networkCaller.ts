@@ -1,0 +1,166 @@
+import { isAddressEqual, type Address, type Hex, type LocalAccount } from 'viem';
+import {
+  AgoraError,
+  hashCanonicalJson,
+  recoverInferenceReceiptSigner,
+  type AgoraWalletClient,
+  type SignedInferenceReceipt,
+} from '@agora/sdk';
+import { callProvider } from '../provider/providerClient.ts';
+import type { ChannelPool, CallOutcome } from './channelPool.ts';
+import type { GatewayStore } from './gatewayStore.ts';
+import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
+
+export type NetworkCallerInit = {
+  client: AgoraWalletClient & { account: LocalAccount };
+  catalog: ModelCatalog;
+  pool: ChannelPool;
+  store: GatewayStore;
+  /** How long a provider that failed a call is skipped, ms (default 30 s). */
+  cooldownMs?: number;
+  /** Most providers tried for one call (default 3). */
+  maxAttempts?: number;
+  log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
+};
+
+export type NetworkCallParameters = {
+  /** sha-256 of the caller's API key; its spend limit is charged the provider's price. */
+  keyHash: string;
+  model: CatalogModel;
+  input: unknown;
+  params: Record<string, unknown>;
+  /** Stream text pieces as the provider produces them. */
+  onToken?: (text: string) => void;
+  signal?: AbortSignal;
+};
+
+export type NetworkCallResult = {
+  output: unknown;
+  receipt: SignedInferenceReceipt;
+  provider: Address;
+  price: bigint;
+};
+
+/** Provider refusals that mean "this channel is unusable": open another one. */
+const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherReplayed', 'VoucherRaced', 'ChannelExhausted', 'VoucherForged']);
+
+/** The statuses a provider failure is answered with to the gateway's user. */
+function clientFacing(err: unknown, status: number, code: string, message: string): AgoraError {
+  return Object.assign(new AgoraError(code, message, { cause: err }), { statusCode: status });
+}
+
+/**
+ * Makes one paid call on the network: picks the cheapest live provider for the model (skipping
+ * ones that just failed), charges the API key, pays through a channel with a voucher, checks the
+ * signed receipt against the output, and tries the next provider when one fails before answering.
+ * A call that is not served is never charged: the key's spend is given back and the provider's
+ * credit on the channel pays for the next call.
+ *
+ * @example
+ * const { output, receipt } = await caller.call({ keyHash, model, input: { messages }, params: {} })
+ */
+export function createNetworkCaller(init: NetworkCallerInit) {
+  const { client, catalog, pool, store } = init;
+  const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
+  const coolingUntil = new Map<string, number>();
+  const cooldownMs = init.cooldownMs ?? 30_000;
+  const log = init.log ?? (() => {});
+
+  const cool = (provider: Address, reason: string) => {
+    coolingUntil.set(provider.toLowerCase(), Date.now() + cooldownMs);
+    log('warn', 'provider skipped for a while', { provider, reason });
+  };
+  const isCooling = (provider: Address) => (coolingUntil.get(provider.toLowerCase()) ?? 0) > Date.now();
+
+  /** Checks that the receipt is the provider's signature over exactly this call and this output. */
+  async function checkReceipt(receipt: SignedInferenceReceipt, expected: { offer: CatalogOffer; modelId: Hex; input: unknown; params: unknown; output: unknown; channelId: Hex; cumulativeAmount: bigint }) {
+    const mismatches: string[] = [];
+    if (receipt.modelId.toLowerCase() !== expected.modelId.toLowerCase()) mismatches.push('modelId');
+    if (receipt.inputHash !== hashCanonicalJson(expected.input)) mismatches.push('inputHash');
+    if (receipt.paramsHash !== hashCanonicalJson(expected.params)) mismatches.push('paramsHash');
+    if (receipt.outputHash !== hashCanonicalJson(expected.output)) mismatches.push('outputHash');
+    if (receipt.channelId.toLowerCase() !== expected.channelId.toLowerCase()) mismatches.push('channelId');
+    if (receipt.cumulativeAmount !== expected.cumulativeAmount) mismatches.push('cumulativeAmount');
+    const signer = await recoverInferenceReceiptSigner(domain, receipt).catch(() => undefined);
+    if (!signer || !isAddressEqual(signer, expected.offer.provider)) mismatches.push('signature');
+    if (mismatches.length > 0) {
+      throw new AgoraError('InvalidReceipt', `Provider ${expected.offer.provider} answered with a receipt that does not match the call (${mismatches.join(', ')}).`);
+    }
+  }
+
+  async function call(params: NetworkCallParameters): Promise<NetworkCallResult> {
+    const { model, input } = params;
+    const modelId = model.modelId;
+    const requestHash = hashCanonicalJson({ modelId, input, params: params.params });
+    const tried = new Set<string>();
+    let lastError: unknown;
+    const maxAttempts = init.maxAttempts ?? 3;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const offers = await catalog.offers(modelId);
+      if (offers.length === 0) {
+        throw clientFacing(undefined, 503, 'NoProvider', `No provider offers model "${model.name}" right now.`);
+      }
+      // Cheapest first; a provider that failed recently or in this call goes last.
+      const offer =
+        offers.find((o) => !tried.has(o.provider.toLowerCase()) && !isCooling(o.provider)) ??
+        offers.find((o) => !tried.has(o.provider.toLowerCase()));
+      if (!offer) break;
+
+      store.reserveSpend(params.keyHash, offer.price);
+      let outcome: CallOutcome = 'unserved';
+      let streamed = false;
+      const lease = await pool.acquire({ provider: offer.provider, modelId, price: offer.price, ...(params.signal ? { signal: params.signal } : {}) }).catch((err: unknown) => {
+        store.refundSpend(params.keyHash, offer.price);
+        if (params.signal?.aborted) throw err;
+        // The gateway's own wallet could not open or top up a channel: nothing the caller can fix.
+        throw clientFacing(err, 503, 'GatewayCannotPay', `The gateway cannot pay provider ${offer.provider} right now: ${err instanceof AgoraError ? err.shortMessage : String(err)}`);
+      });
+      try {
+        const voucher = await lease.pay(requestHash, offer.price);
+        const answer = await callProvider({
+          url: offer.endpoint,
+          modelId,
+          input,
+          params: params.params,
+          voucher,
+          stream: params.onToken !== undefined,
+          ...(params.onToken ? { onToken: (text: string) => ((streamed = true), params.onToken!(text)) } : {}),
+          ...(params.signal ? { signal: params.signal } : {}),
+        });
+        outcome = 'served';
+        await checkReceipt(answer.receipt, { offer, modelId, input, params: params.params, output: answer.output, channelId: voucher.channelId, cumulativeAmount: voucher.cumulativeAmount }).catch((err: unknown) => {
+          cool(offer.provider, 'invalid receipt');
+          throw clientFacing(err, 502, 'InvalidReceipt', (err as Error).message);
+        });
+        return { output: answer.output, receipt: answer.receipt, provider: offer.provider, price: offer.price };
+      } catch (err) {
+        if (outcome === 'served') throw err;
+        lastError = err;
+        const status = (err as { status?: number }).status;
+        const code = err instanceof AgoraError ? err.code : undefined;
+        const charged = (err as { charged?: boolean }).charged;
+        if (code === 'VoucherUnderpaid') outcome = 'creditRefused';
+        else if (code && CHANNEL_REFUSALS.has(code)) outcome = 'channelRefused';
+        if (charged !== true) store.refundSpend(params.keyHash, offer.price);
+        if (params.signal?.aborted) throw err;
+        if (status === 400 || status === 413) {
+          throw clientFacing(err, status, status === 400 ? 'InvalidInput' : 'PayloadTooLarge', err instanceof AgoraError ? err.shortMessage : String(err));
+        }
+        // Tokens already reached the user: the call cannot be replayed elsewhere.
+        if (streamed) throw clientFacing(err, 502, 'ProviderFailed', `Provider ${offer.provider} failed while streaming.`);
+        if (outcome === 'unserved') {
+          tried.add(offer.provider.toLowerCase());
+          cool(offer.provider, code ?? (err as Error).message);
+        }
+        log('info', 'provider call failed; trying again', { provider: offer.provider, code, status, outcome });
+      } finally {
+        lease.release(outcome);
+      }
+    }
+    throw clientFacing(lastError, 502, 'ProviderFailed', `Every provider tried for model "${model.name}" failed: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  }
+
+  return { call };
+}
+
+export type NetworkCaller = ReturnType<typeof createNetworkCaller>;

@@ -1,0 +1,48 @@
+import { AgoraError } from '@agora/sdk';
+
+/** OpenAI's error body: `{ error: { message, type, param, code } }`, which its clients parse. */
+export type OpenAiErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } };
+
+/** How each gateway failure is answered: HTTP status, OpenAI error type, and OpenAI-style code. */
+const BY_CODE: Record<string, { status: number; type: string; code: string }> = {
+  InvalidApiKey: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key' },
+  MissingApiKey: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key' },
+  SpendLimitReached: { status: 429, type: 'insufficient_quota', code: 'insufficient_quota' },
+  UnknownModel: { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
+  ModelNotSupported: { status: 400, type: 'invalid_request_error', code: 'model_not_supported' },
+  InvalidRequest: { status: 400, type: 'invalid_request_error', code: 'invalid_request' },
+  InvalidInput: { status: 400, type: 'invalid_request_error', code: 'invalid_input' },
+  PayloadTooLarge: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
+  NoProvider: { status: 503, type: 'server_error', code: 'no_provider' },
+  GatewayCannotPay: { status: 503, type: 'server_error', code: 'gateway_cannot_pay' },
+  ProviderFailed: { status: 502, type: 'server_error', code: 'provider_failed' },
+  InvalidReceipt: { status: 502, type: 'server_error', code: 'invalid_receipt' },
+};
+
+/** An error the gateway answers with a chosen status, in OpenAI's shape. */
+export function gatewayError(code: keyof typeof BY_CODE, message: string, options: { param?: string; cause?: unknown } = {}): AgoraError {
+  return Object.assign(new AgoraError(code, message, options.cause === undefined ? {} : { cause: options.cause }), { param: options.param });
+}
+
+/** Turns any error into the status and OpenAI-shaped body the gateway answers with. */
+export function toOpenAiError(err: unknown): { status: number; body: OpenAiErrorBody } {
+  const e = err as Error & { statusCode?: number; code?: string; param?: string; validation?: unknown };
+  if (err instanceof AgoraError) {
+    const known = BY_CODE[err.code];
+    const status = known?.status ?? e.statusCode ?? 500;
+    const message = err.shortMessage + (err.fix ? ` To fix: ${err.fix}` : '');
+    return {
+      status,
+      body: { error: { message, type: known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: e.param ?? null, code: known?.code ?? err.code } },
+    };
+  }
+  // Fastify's own errors: bad JSON, schema validation, body too large, wrong content type.
+  const status = e.statusCode ?? 500;
+  if (status === 413) return { status, body: { error: { message: 'The request body is too large.', type: 'invalid_request_error', param: null, code: 'request_too_large' } } };
+  if (status === 415) return { status, body: { error: { message: 'Send the body as application/json.', type: 'invalid_request_error', param: null, code: 'unsupported_media_type' } } };
+  if (status >= 400 && status < 500) {
+    const message = e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e instanceof SyntaxError ? `The body is not valid JSON: ${e.message}` : e.message;
+    return { status: 400, body: { error: { message, type: 'invalid_request_error', param: null, code: e.validation ? 'invalid_request' : 'invalid_json' } } };
+  }
+  return { status: 500, body: { error: { message: 'The gateway failed to handle the request.', type: 'server_error', param: null, code: 'internal_error' } } };
+}

@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
+import type { AgoraWalletClient } from '@agora/sdk';
+import type { GatewayConfig } from '../daemon/config.ts';
+import { createChannelPool, type ChannelPool } from './channelPool.ts';
+import { buildGatewayApp } from './gatewayApp.ts';
+import { hashApiKey, openGatewayStore } from './gatewayStore.ts';
+import { createModelCatalog } from './modelCatalog.ts';
+import { createNetworkCaller } from './networkCaller.ts';
+
+/** A running gateway role. */
+export type AgoraGateway = {
+  /** Where the OpenAI-compatible API listens (append `/v1` for an OpenAI client's baseURL). */
+  url: string;
+  /** The channels the gateway pays through (amounts signed, credits). */
+  channels: ChannelPool['listChannels'];
+  /** Stops taking calls and lets in-flight ones finish, then closes the store. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts the gateway role: the OpenAI HTTP API over the network, paying providers through
+ * channels from `client`'s wallet, with API keys and their spend limits from `config.apiKeys`.
+ * State (channels, key spend) lives in `<stateDir>/gateway.db`.
+ *
+ * @example
+ * const gateway = await startGateway({ client, config: gatewayConfig, stateDir: '.agora/gateway', log })
+ * // new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey })
+ */
+export async function startGateway(init: {
+  client: AgoraWalletClient & { account: LocalAccount };
+  config: GatewayConfig;
+  stateDir: string;
+  log: Logger;
+}): Promise<AgoraGateway> {
+  const { client, config, log } = init;
+  const store = openGatewayStore({ path: join(init.stateDir, 'gateway.db') });
+  try {
+    for (const key of config.apiKeys) {
+      store.upsertApiKey({ name: key.name, keyHash: key.keyHash ?? hashApiKey(key.key!), spendLimit: key.spendLimit });
+    }
+    if (config.apiKeys.length === 0) log.warn('the gateway has no API keys configured: every /v1 call will be refused (add gateway.apiKeys)');
+    const catalog = createModelCatalog({ client });
+    const pool = createChannelPool({
+      client,
+      store,
+      deposit: config.channelDeposit,
+      maxChannelsPerProvider: config.maxChannelsPerProvider,
+      log: (event, fields) => log.info(fields, event),
+    });
+    const caller = createNetworkCaller({ client, catalog, pool, store, log: (level, event, fields) => log[level](fields, event) });
+    const app = await buildGatewayApp({ catalog, caller, store, logger: log.child({ component: 'gateway-http' }) });
+    const url = await app.listen({ host: config.host, port: config.port });
+    log.info({ url, wallet: client.account.address }, 'gateway listening');
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      channels: () => pool.listChannels(),
+      stop: () =>
+        (stopping ??= (async () => {
+          await app.close();
+          store.close();
+        })()),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
