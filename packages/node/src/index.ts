@@ -20,3 +20,5 @@ export * from './daemon/config.ts';
 export * from './daemon/startNode.ts';
 export * from './provider/providerClient.ts';
 export * from './provider/readServerSentEvents.ts';
+export * from './payloads/index.ts';
+export * from './jobs/index.ts';

@@ -28,6 +28,17 @@ export const nodeConfigSchema = z.object({
     redeemThreshold: amount.default(100_000n),
     redeemIntervalMs: z.number().int().positive().default(5_000),
     models: z.array(servedModelConfig).min(1),
+    /** The slow path: take JobMarket jobs for the served models (see docs/jobs.md). */
+    jobs: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Largest job input downloaded or output kept, bytes. */
+        maxPayloadBytes: z.number().int().positive().default(8 * 1024 * 1024),
+        pollIntervalMs: z.number().int().positive().default(2_000),
+        /** Accept a job only with at least this many seconds left before its deadline. */
+        minTimeLeftSeconds: z.number().int().nonnegative().default(30),
+      })
+      .prefault({}),
   }),
 });
 

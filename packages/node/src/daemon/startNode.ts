@@ -25,6 +25,8 @@ import type { ServedModel } from '../provider/servedModel.ts';
 import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts';
 import { createLlamaServedModel } from '../provider/models/llamaServedModel.ts';
 import { createOcrServedModel } from '../provider/models/ocrServedModel.ts';
+import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
+import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
 
 /** A running daemon. */
@@ -131,6 +133,9 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
     const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
 
     const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
+    // Slow path: job inputs and outputs, content-addressed, served at /v1/payloads/:sha256.
+    const payloads = createPayloadStore({ dir: join(config.stateDir, 'payloads'), maxBytes: config.provider.jobs.maxPayloadBytes });
+    registerPayloadRoutes(app, payloads);
     const names = new Map(models.map((m) => [m.descriptor.modelId.toLowerCase(), m.descriptor.name]));
     app.addHook('onResponse', async (request, reply) => {
       const modelId = (request.params as { modelId?: string } | undefined)?.modelId;
@@ -152,6 +157,12 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
 
     await ensureOnChain(client, config.provider.publicUrl ?? url, models, config.provider.stake ?? deployment.parameters.minStake, log);
     await redeemer.start();
+    const { jobs: jobsConfig } = config.provider;
+    const jobs = jobsConfig.enabled
+      ? createJobWatcher({ client, models, payloads, store: { path: join(config.stateDir, 'jobs.db') }, log: (event, fields) => log.info({ component: 'jobs', ...fields }, event), pollIntervalMs: jobsConfig.pollIntervalMs, maxPayloadBytes: jobsConfig.maxPayloadBytes, minTimeLeftSeconds: jobsConfig.minTimeLeftSeconds })
+      : undefined;
+    if (jobs) cleanup.push(() => jobs.stop());
+    await jobs?.start();
     log.info({ url, models: models.map((m) => m.descriptor.name) }, 'provider listening');
 
     let stopping: Promise<void> | undefined;
@@ -160,6 +171,7 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
       address: account.address,
       models,
       stop: () => (stopping ??= (async () => {
+        await jobs?.stop(); // a job in progress stays accepted and is resumed at the next start
         await app.close(); // no new calls; in-flight ones finish
         await redeemer.stop(); // every acknowledged voucher becomes tokens
         for (const model of models) await model.close();
