@@ -152,11 +152,12 @@ export function createJobWatcher(init: JobWatcherInit) {
       log('job skipped', { jobId: job.jobId.toString(), reason: note });
     };
     if (!model) return skip('model not served');
+    // The chain first: the job may have been accepted by us before a crash that lost the local
+    // record, and must then be done (or failed), whatever its price or deadline.
+    const onChain = await getJob(client, { jobId: job.jobId });
+    if (onChain.status !== 'Open') return void reconcile(job, onChain);
     if (job.maxPrice < model.pricePerCall) return skip(`max price ${job.maxPrice} is below the offer price ${model.pricePerCall}`);
     if (job.deadline < now + minTimeLeft) return skip(`deadline ${job.deadline} leaves less than ${minTimeLeft} s`);
-    const onChain = await getJob(client, { jobId: job.jobId });
-    // Not open any more, or accepted by us before a crash that lost the local record.
-    if (onChain.status !== 'Open') return void reconcile(job, onChain);
     try {
       await acceptJob(client, { jobId: job.jobId });
     } catch (err) {
