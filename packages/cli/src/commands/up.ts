@@ -1,28 +1,52 @@
 import { Command } from 'commander';
 import { formatUnits } from 'viem';
-import { startDevnet, DEV_FUNDING } from '@agora/node';
+import { startLocalNetwork, DEV_FUNDING, DEVNET_GATEWAY_ROLE, DEVNET_API_KEY_LIMIT } from '@agora/node';
 import { reportAndExit } from '../program.ts';
+import { onInterrupt } from '../interrupt.ts';
 
-/** `agora up`: the local devnet (EVM node + every contract deployed + funded dev accounts). */
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${value}" is not a port number (0–65535).`);
+  return n;
+};
+
+/**
+ * `agora up` (= `npm start`): a whole Agora network on this machine — EVM node, contracts, three
+ * provider daemons and the OpenAI-compatible gateway.
+ */
 export function upCommand(): Command {
   return new Command('up')
-    .description('start the local devnet: an EVM node, every Agora contract deployed, funded dev accounts')
+    .description('start a local Agora network: an EVM node with every contract, three providers serving real models, and the OpenAI-compatible gateway')
     .option('--port <port>', 'RPC port of the EVM node (0 = any free port)', '8545')
-    .option('--state-dir <dir>', 'where the deployment file is written', '.agora/devnet')
-    .action(async (options: { port: string; stateDir: string }) => {
+    .option('--gateway-port <port>', 'port of the gateway (0 = any free port)', '8080')
+    .option('--provider-port <port>', 'port of the first provider; the others use the next ones (0 = any free ports)', '8001')
+    .option('--state-dir <dir>', 'where the deployment file, the generated models and the daemons’ state go', '.agora/devnet')
+    .option('--log-level <level>', 'level of the daemons’ JSON logs (fatal, error, warn, info, debug)', 'warn')
+    .action(async (options: { port: string; gatewayPort: string; providerPort: string; stateDir: string; logLevel: string }) => {
+      const stopRequested = onInterrupt({ onForce: 'exiting at once: the providers did not redeem what they are owed (the devnet chain goes away anyway).' });
       const started = Date.now();
-      const devnet = await startDevnet({
-        port: Number(options.port),
+      const network = await startLocalNetwork({
         stateDir: options.stateDir,
+        rpcPort: port(options.port),
+        gatewayPort: port(options.gatewayPort),
+        providerBasePort: port(options.providerPort),
+        logLevel: options.logLevel as 'warn',
         onProgress: (message) => process.stdout.write(`  ${message}\n`),
       }).catch(reportAndExit);
+      const { devnet, gateway, apiKey } = network;
       const { deployment } = devnet;
+      const baseURL = `${gateway.url}/v1`;
       const lines = [
         '',
-        `Agora devnet is up (${Date.now() - started} ms).`,
+        `Agora is up (${((Date.now() - started) / 1000).toFixed(1)} s).`,
         '',
-        `  RPC URL          ${devnet.rpcUrl}   (chain id ${deployment.chainId})`,
-        `  Deployment file  ${devnet.deploymentFile}`,
+        `  Gateway (OpenAI API)  ${baseURL}`,
+        `  API key               ${apiKey}   (may spend ${formatUnits(DEVNET_API_KEY_LIMIT, 6)} DevUSD; paid from ${DEVNET_GATEWAY_ROLE}'s wallet)`,
+        `  RPC URL               ${devnet.rpcUrl}   (chain id ${deployment.chainId})`,
+        `  Deployment file       ${devnet.deploymentFile}`,
+        '',
+        '  Providers',
+        ...[...network.providers].sort((a, b) => a.role.localeCompare(b.role)).map((p) => `    ${p.role.padEnd(10)} ${p.url}  ${p.address}  ${p.models.map((m) => `${m.descriptor.name} ${m.pricePerCall}`).join(', ')}`),
         '',
         '  Contracts',
         ...Object.entries(deployment.contracts).map(([name, address]) => `    ${name.padEnd(17)}${address}`),
@@ -30,21 +54,31 @@ export function upCommand(): Command {
         `  Dev accounts (each funded with ${formatUnits(DEV_FUNDING, 6)} DevUSD; devnet keys, never use them elsewhere)`,
         ...devnet.accounts.map((a) => `    ${a.role.padEnd(11)}${a.account.address}  ${a.privateKey}`),
         '',
+        '  Try it:',
+        `    curl ${baseURL}/chat/completions \\`,
+        `      -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\`,
+        `      -d '{"model": "agora/tiny-llama", "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 16}'`,
+        '',
+        `    import OpenAI from 'openai';`,
+        `    const openai = new OpenAI({ baseURL: '${baseURL}', apiKey: '${apiKey}' });`,
+        `    const chat = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'Hello!' }] });`,
+        '',
         'Press Ctrl-C to stop.',
         '',
       ];
       process.stdout.write(lines.join('\n'));
-      const reason = await new Promise<'signal' | 'chain-died'>((resolve) => {
-        process.once('SIGINT', () => resolve('signal'));
-        process.once('SIGTERM', () => resolve('signal'));
-        devnet.anvil.process.once('exit', () => resolve('chain-died'));
-      });
+      const reason = await Promise.race([
+        stopRequested.then(() => 'signal' as const),
+        new Promise<'chain-died'>((resolve) => devnet.anvil.process.once('exit', () => resolve('chain-died'))),
+      ]);
       if (reason === 'chain-died') {
         process.stderr.write('\nerror: the devnet EVM node (anvil) stopped unexpectedly; the network is down.\n');
+        await network.stop().catch(() => {});
         process.exit(1);
       }
-      process.stdout.write('\nstopping the devnet…\n');
-      await devnet.stop();
+      process.stdout.write('\nstopping: gateway, then providers (each redeems what it is owed), then the chain… (Ctrl-C again to exit now)\n');
+      await network.stop();
       process.stdout.write('stopped.\n');
+      process.exit(0);
     });
 }

@@ -239,6 +239,7 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
           params,
           signal,
           onToken: (text) => {
+            if (!text) return;
             if (!sse.started) sse.send(chunk({ role: 'assistant', content: '' }, null));
             sse.send(chunk({ content: text }, null));
           },
@@ -290,7 +291,7 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
       }
       const sse = lazySse(reply);
       try {
-        const result = await caller.call({ keyHash: keyOf(request), model, input, params, signal, onToken: (text) => sse.send(choice(text, null)) });
+        const result = await caller.call({ keyHash: keyOf(request), model, input, params, signal, onToken: (text) => text && sse.send(choice(text, null)) });
         const output = result.output as LanguageOutput;
         if (!sse.started && output.text) sse.send(choice(output.text, null));
         sse.send({ ...choice('', output.finishReason), ...(body.stream_options?.include_usage ? { usage: usageOf(output) } : {}), agora: agoraExtension(result) });

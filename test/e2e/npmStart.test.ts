@@ -1,0 +1,124 @@
+// Issue 3, check 1: `npm start` brings the network up; from outside, the official `openai` client
+// (baseURL = the gateway) gets a chat completion, a streamed chat completion and embeddings, and
+// /v1/models lists the network's models. After N calls the provider's unredeemed balance has grown
+// by exactly N × its quote; after a redeem the tokens are in its wallet.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import type { Address, Hex } from 'viem';
+import { connectAgora, getTokenBalance, parseDeployment } from '@agora/sdk';
+import { ADMIN_TOKEN_FILE, DEV_FUNDING, getDevAccount } from '@agora/node';
+import { REPO_ROOT } from '../support/cli.ts';
+
+let child: ChildProcess;
+let output = '';
+let stateDir: string;
+const field = (pattern: RegExp) => {
+  const match = pattern.exec(output);
+  if (!match) throw new Error(`npm start did not print ${pattern}:\n${output}`);
+  return match[1]!;
+};
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'agora-npm-start-'));
+  // Its own process group, so Ctrl-C reaches npm and everything under it, as in a terminal.
+  child = spawn('npm', ['start', '--', '--port', '0', '--gateway-port', '0', '--provider-port', '0', '--state-dir', stateDir], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up in time:\n${output}`)), 150_000);
+    const check = () => {
+      if (output.includes('Press Ctrl-C to stop.')) (clearTimeout(timer), resolve());
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`npm start exited with ${code}:\n${output}`))));
+  });
+}, 160_000);
+
+afterAll(async () => {
+  if (child.exitCode === null && child.signalCode === null) {
+    process.kill(-child.pid!, 'SIGINT');
+    await once(child, 'close');
+  }
+});
+
+describe('npm start + the official openai client', () => {
+  it('serves chat, streamed chat, embeddings and the model list; pays the provider exactly N × its quote', async () => {
+    const baseURL = field(/Gateway \(OpenAI API\)\s+(http:\/\/\S+\/v1)/);
+    const apiKey = field(/API key\s+(sk-agora-dev-[0-9a-f]+)/);
+    const rpcUrl = field(/RPC URL\s+(http:\/\/\S+)/);
+    const [, providerUrl, providerAddress] = /provider1\s+(http:\/\/\S+)\s+(0x[0-9a-fA-F]{40})/.exec(output)!;
+    const openai = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+
+    // The devnet itself: every contract deployed at the addresses printed, dev accounts funded.
+    const deployment = parseDeployment(readFileSync(join(stateDir, 'deployment.json'), 'utf8'));
+    for (const [name, address] of Object.entries(deployment.contracts)) expect(output).toMatch(new RegExp(`${name}\\s+${address}`));
+    const chain = await connectAgora({ rpcUrl, deployment });
+    expect(await getTokenBalance(chain, { account: getDevAccount('buyer2').account.address })).toBe(DEV_FUNDING);
+
+    const models = await openai.models.list();
+    expect(models.data.map((m) => m.id).sort()).toEqual(['agora/digits-mlp', 'agora/ocr-eng', 'agora/tiny-llama']);
+    const llama = models.data.find((m) => m.id === 'agora/tiny-llama') as { agora: { modelId: Hex; providers: number } } | undefined;
+    expect(llama!.agora.providers).toBe(3);
+
+    // The cheapest provider's quote for the language model, from its own 402 answer.
+    const unpaid = await fetch(`${providerUrl}/v1/infer/${llama!.agora.modelId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { prompt: 'hi' } }),
+    });
+    expect(unpaid.status).toBe(402);
+    const quote = BigInt(((await unpaid.json()) as { quote: { price: string } }).quote.price);
+
+    const adminToken = readFileSync(join(stateDir, 'run', 'provider1', ADMIN_TOKEN_FILE), 'utf8').trim();
+    const admin = async (method: 'GET' | 'POST', path: string) => {
+      const response = await fetch(`${providerUrl}${path}`, { method, headers: { authorization: `Bearer ${adminToken}` } });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { unredeemed: string };
+    };
+    const owedBefore = BigInt((await admin('GET', '/admin/status')).unredeemed);
+
+    const messages = [{ role: 'user' as const, content: 'Tell me about Agora.' }];
+    const chat = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages, max_tokens: 16, temperature: 0 });
+    expect(chat.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    expect((chat as typeof chat & { agora: { provider: Address } }).agora.provider).toBe(providerAddress);
+
+    const stream = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages, max_tokens: 16, temperature: 0, stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toBe(chat.choices[0]!.message.content);
+
+    const embeddings = await openai.embeddings.create({ model: 'agora/tiny-llama', input: ['decentralized', 'intelligence'] });
+    expect(embeddings.data).toHaveLength(2);
+    expect(embeddings.data[0]!.embedding.length).toBeGreaterThan(0);
+
+    const N = 3n;
+    const owed = BigInt((await admin('GET', '/admin/status')).unredeemed);
+    expect(owed - owedBefore).toBe(N * quote);
+
+    // Redeem: the provider's share (what it is owed less the protocol fee; the devnet models pay no royalty) lands in its wallet.
+    const balanceBefore = await getTokenBalance(chain, { account: providerAddress as Address });
+    const after = await admin('POST', '/admin/redeem');
+    expect(after.unredeemed).toBe('0');
+    const fee = (owed * BigInt(deployment.parameters.protocolFeeBps)) / 10_000n;
+    expect(await getTokenBalance(chain, { account: providerAddress as Address })).toBe(balanceBefore + owed - fee);
+  });
+
+  it('stops everything cleanly on Ctrl-C', async () => {
+    process.kill(-child.pid!, 'SIGINT');
+    // 'close' waits for every process holding npm's output (the network itself), not just npm.
+    const [code, signal] = await once(child, 'close');
+    // npm itself re-raises the SIGINT it got once its script has exited; the script exits 0.
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    expect(output).toContain('stopped.');
+    expect(output).not.toMatch(/error/i);
+  });
+});
