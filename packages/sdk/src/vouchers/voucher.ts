@@ -1,5 +1,8 @@
-import { hashTypedData, isAddressEqual, recoverTypedDataAddress, type Address, type Hex, type LocalAccount } from 'viem';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
+import { hashTypedData, isAddressEqual, recoverAddress, type Address, type Hex, type LocalAccount } from 'viem';
 import { AgoraError } from '../errors/AgoraError.ts';
+import { isSignedByCachedSigner, recoverDigestSigner, rememberSignerKey, splitCanonicalSignature, type RecoveredSigner } from '../internal/secp256k1.ts';
+import { bytes32Word, domainSeparatorOf, signTypedDigest, typeHashOf, typedDataDigest, uint256Word } from '../internal/typedDataDigest.ts';
 
 /** EIP-712 types of a payment-channel voucher (matches `PaymentChannels.VOUCHER_TYPEHASH`). */
 export const voucherTypes = {
@@ -22,9 +25,25 @@ export function paymentChannelsDomain({ chainId, paymentChannels }: VoucherDomai
   return { name: 'Agora PaymentChannels', version: '1', chainId, verifyingContract: paymentChannels } as const;
 }
 
-/** The digest a voucher signature covers (equals the contract's `hashVoucher`). */
+const VOUCHER_TYPEHASH = typeHashOf('Voucher(bytes32 channelId,uint256 cumulativeAmount,bytes32 requestHash)');
+
+/** The digest as bytes, hashed directly from the three fields; viem's encoder answers anything not in plain form. */
+function voucherDigest(domain: VoucherDomain, { channelId, cumulativeAmount, requestHash }: Voucher): Uint8Array {
+  const separator = domainSeparatorOf(paymentChannelsDomain(domain));
+  const channel = bytes32Word(channelId);
+  const amount = uint256Word(cumulativeAmount);
+  const request = bytes32Word(requestHash);
+  if (separator && channel && amount && request) return typedDataDigest(separator, VOUCHER_TYPEHASH, channel + amount + request);
+  const message = { channelId, cumulativeAmount, requestHash };
+  return hexToBytes(hashTypedData({ domain: paymentChannelsDomain(domain), types: voucherTypes, primaryType: 'Voucher', message }).slice(2));
+}
+
+/**
+ * The digest a voucher signature covers (equals the contract's `hashVoucher` and viem's
+ * `hashTypedData`, without its generic encoder: this runs on every paid call).
+ */
 export function hashVoucher(domain: VoucherDomain, voucher: Voucher): Hex {
-  return hashTypedData({ domain: paymentChannelsDomain(domain), types: voucherTypes, primaryType: 'Voucher', message: voucher });
+  return `0x${bytesToHex(voucherDigest(domain, voucher))}`;
 }
 
 /**
@@ -35,12 +54,9 @@ export function hashVoucher(domain: VoucherDomain, voucher: Voucher): Hex {
  * const voucher = await signVoucher(account, { chainId, paymentChannels }, { channelId, cumulativeAmount: 3_000n, requestHash })
  */
 export async function signVoucher(signer: LocalAccount, domain: VoucherDomain, voucher: Voucher): Promise<SignedVoucher> {
-  const signature = await signer.signTypedData({
-    domain: paymentChannelsDomain(domain),
-    types: voucherTypes,
-    primaryType: 'Voucher',
-    message: voucher,
-  });
+  const signature = await signTypedDigest(signer, hashVoucher(domain, voucher), () =>
+    signer.signTypedData({ domain: paymentChannelsDomain(domain), types: voucherTypes, primaryType: 'Voucher', message: voucher }),
+  );
   return { ...voucher, signature };
 }
 
@@ -62,8 +78,8 @@ export function isCanonicalSignature(signature: Hex): boolean {
 
 /** Who signed a voucher for this domain (any signature recovers to some address: compare it). */
 export async function recoverVoucherSigner(domain: VoucherDomain, voucher: SignedVoucher): Promise<Address> {
-  const { signature, ...message } = voucher;
-  return recoverTypedDataAddress({ domain: paymentChannelsDomain(domain), types: voucherTypes, primaryType: 'Voucher', message, signature });
+  // viem's recovery on purpose: it also accepts the forms the contract refuses (v 0/1, high s), as this always has.
+  return recoverAddress({ hash: hashVoucher(domain, voucher), signature: voucher.signature });
 }
 
 export type VerifyVoucherParameters = {
@@ -96,17 +112,24 @@ export async function verifyVoucher(parameters: VerifyVoucherParameters): Promis
       fix: 'sign the voucher with a standard EIP-712 signer; the contract refuses other forms.',
     });
   }
-  let recovered: Address;
+  let recovered: RecoveredSigner | undefined;
   try {
-    recovered = await recoverVoucherSigner(parameters.domain, voucher);
+    const digest = voucherDigest(parameters.domain, voucher);
+    const parts = splitCanonicalSignature(voucher.signature);
+    // The usual case: a signer already seen, checked against its cached public key. Otherwise
+    // (this signer's first voucher, or not theirs) recover who signed, exactly as ecrecover would.
+    if (!isSignedByCachedSigner(signer, digest, parts)) recovered = recoverDigestSigner(digest, parts);
   } catch (cause) {
     throw new AgoraError('VoucherForged', 'The voucher signature is malformed.', { cause, fix: 'sign the voucher with the channel signer.' });
   }
-  if (!isAddressEqual(recovered, signer)) {
-    throw new AgoraError('VoucherForged', `The voucher was not signed by the channel signer ${signer}.`, {
-      metaMessages: [`Recovered signer: ${recovered}`],
-      fix: 'it is forged, or signed for another chain or PaymentChannels contract.',
-    });
+  if (recovered) {
+    if (!isAddressEqual(recovered.address, signer)) {
+      throw new AgoraError('VoucherForged', `The voucher was not signed by the channel signer ${signer}.`, {
+        metaMessages: [`Recovered signer: ${recovered.address}`],
+        fix: 'it is forged, or signed for another chain or PaymentChannels contract.',
+      });
+    }
+    rememberSignerKey(recovered);
   }
   if (voucher.cumulativeAmount <= previousCumulative) {
     throw new AgoraError(
