@@ -3,6 +3,10 @@ import { AgoraError } from '@agora/sdk';
 import { upCommand } from './commands/up.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { nodeCommand } from './commands/node.ts';
+import { keysCommand } from './commands/keys.ts';
+import { providerCommand } from './commands/provider.ts';
+import { channelCommand } from './commands/channel.ts';
+import { modelsCommand } from './commands/models.ts';
 
 /** The `agora` command line: each command parses, calls one function and prints. */
 export function createProgram(): Command {
@@ -12,6 +16,10 @@ export function createProgram(): Command {
   program.addCommand(upCommand());
   program.addCommand(deployCommand());
   program.addCommand(nodeCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(providerCommand());
+  program.addCommand(channelCommand());
+  program.addCommand(modelsCommand());
   program.hook('preAction', () => {
     process.on('unhandledRejection', reportAndExit);
   });

@@ -6,11 +6,10 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { getChainId } from 'viem/actions';
 import { AgoraError, chainFor, deployAgora, serializeDeployment } from '@agora/sdk';
 import { reportAndExit } from '../program.ts';
-import { readPrivateKey } from '../keys.ts';
+import { addKeyOptions, loadPrivateKey, type KeySourceOptions } from '../keys.ts';
 
-type DeployOptions = {
+type DeployOptions = KeySourceOptions & {
   rpcUrl: string;
-  keyFile?: string;
   out?: string;
   token?: string;
   treasury?: string;
@@ -49,10 +48,9 @@ function integer(value: string | undefined, flag: string): bigint | undefined {
 
 /** `agora deploy`: deploy every contract to any EVM chain by RPC URL and write the deployment file. */
 export function deployCommand(): Command {
-  return new Command('deploy')
+  return addKeyOptions(new Command('deploy'), 'deployer')
     .description('deploy every Agora contract to the chain at --rpc-url and write the deployment file')
     .requiredOption('--rpc-url <url>', 'JSON-RPC URL of the EVM node')
-    .option('--key-file <file>', 'file holding the deployer private key (default: $AGORA_PRIVATE_KEY)')
     .option('--out <file>', 'deployment file to write (default: deployments/<chainId>.json)')
     .option('--token <address>', 'existing ERC-20 to use as unit of account (default: deploy DevUSD)')
     .option('--treasury <address>', 'receives protocol fees (default: the deployer)')
@@ -64,7 +62,7 @@ export function deployCommand(): Command {
     .option('--unbonding-delay <seconds>', 'ProviderRegistry: seconds between unbond request and withdrawal')
     .action(async (options: DeployOptions) => {
       try {
-        const account = privateKeyToAccount(readPrivateKey(options.keyFile, 'deployer'));
+        const account = privateKeyToAccount(await loadPrivateKey(options, 'deployer'));
         const probe = createWalletClient({ account, transport: http(options.rpcUrl) });
         const shownUrl = redactRpcUrl(options.rpcUrl);
         const chainId = await getChainId(probe).catch((cause) => {

@@ -1,20 +1,19 @@
 import { Command } from 'commander';
 import { loadNodeConfig, startNode } from '@agora/node';
 import { reportAndExit } from '../program.ts';
-import { readPrivateKey } from '../keys.ts';
+import { addKeyOptions, loadPrivateKey, type KeySourceOptions } from '../keys.ts';
 
-type NodeOptions = { config?: string; rpcUrl?: string; deployment?: string; stateDir?: string; port?: string; keyFile?: string };
+type NodeOptions = KeySourceOptions & { config?: string; rpcUrl?: string; deployment?: string; stateDir?: string; port?: string };
 
 /** `agora node`: run a provider daemon against any chain (RPC URL + deployment file + key). */
 export function nodeCommand(): Command {
-  return new Command('node')
+  return addKeyOptions(new Command('node'), 'provider')
     .description('run a provider node: serve models, take vouchers, redeem them (see docs/provider.md)')
     .option('--config <file>', 'JSON config file (models, prices, ports, stake)')
     .option('--rpc-url <url>', 'JSON-RPC URL of the chain (overrides the config and $AGORA_RPC_URL)')
     .option('--deployment <file>', 'deployment file written by `agora deploy` or `agora up`')
     .option('--state-dir <dir>', 'where the node keeps its voucher store')
     .option('--port <port>', 'port of the provider API')
-    .option('--key-file <file>', 'file holding the provider private key (default: $AGORA_PRIVATE_KEY)')
     .action(async (options: NodeOptions) => {
       // Signals are handled from the start: one asks for a drain (after start finishes, if it is
       // still starting); a second one exits at once, which loses nothing because every
@@ -41,7 +40,7 @@ export function nodeCommand(): Command {
             'provider.port': options.port === undefined ? undefined : Number(options.port),
           },
         });
-        const node = await startNode(config, { privateKey: readPrivateKey(options.keyFile, 'provider') });
+        const node = await startNode(config, { privateKey: await loadPrivateKey(options, 'provider') });
         process.stdout.write(`agora node ${node.address} serving ${node.models.map((m) => m.descriptor.name).join(', ')} at ${node.url}\n`);
         await stopRequested;
         process.stdout.write('draining: redeeming every voucher before exit (Ctrl-C again to exit now)…\n');
