@@ -3,6 +3,7 @@ import { AgoraError } from '@agora/sdk';
 import { upCommand } from './commands/up.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { nodeCommand } from './commands/node.ts';
+import { jobCommand } from './commands/job.ts';
 import { keysCommand } from './commands/keys.ts';
 import { providerCommand } from './commands/provider.ts';
 import { channelCommand } from './commands/channel.ts';
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   program.addCommand(upCommand());
   program.addCommand(deployCommand());
   program.addCommand(nodeCommand());
+  program.addCommand(jobCommand());
   program.addCommand(keysCommand());
   program.addCommand(providerCommand());
   program.addCommand(channelCommand());
