@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { loadNodeConfig, startNode } from '@agora/node';
 import { reportAndExit } from '../program.ts';
 import { addKeyOptions, loadPrivateKey, type KeySourceOptions } from '../keys.ts';
 
@@ -30,6 +29,8 @@ export function nodeCommand(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        // Loaded here, not at the top: @agora/node pulls in the model runtimes, which every other command would pay for.
+        const { loadNodeConfig, startNode } = await import('@agora/node');
         const config = loadNodeConfig({
           ...(options.config ? { file: options.config } : {}),
           env: process.env,

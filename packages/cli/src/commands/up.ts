@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { formatUnits } from 'viem';
-import { startLocalNetwork, DEV_FUNDING, DEVNET_GATEWAY_ROLE, DEVNET_API_KEY_LIMIT } from '@agora/node';
 import { reportAndExit } from '../program.ts';
 import { onInterrupt } from '../interrupt.ts';
 
@@ -25,6 +24,8 @@ export function upCommand(): Command {
     .action(async (options: { port: string; gatewayPort: string; providerPort: string; stateDir: string; logLevel: string }) => {
       const stopRequested = onInterrupt({ onForce: 'exiting at once: the providers did not redeem what they are owed (the devnet chain goes away anyway).' });
       const started = Date.now();
+      // Loaded here, not at the top: @agora/node pulls in the model runtimes, which every other command would pay for.
+      const { startLocalNetwork, DEV_FUNDING, DEVNET_GATEWAY_ROLE, DEVNET_API_KEY_LIMIT } = await import('@agora/node');
       const network = await startLocalNetwork({
         stateDir: options.stateDir,
         rpcPort: port(options.port),
