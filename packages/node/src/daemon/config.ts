@@ -10,6 +10,22 @@ const servedModelConfig = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ocr'), name: z.string().optional(), price: amount }),
 ]);
 
+/** An API key of the gateway's own users: give the key itself or its sha-256 (hex), and a spend limit. */
+const apiKeyConfig = z
+  .object({ name: z.string().min(1), key: z.string().min(16).optional(), keyHash: z.string().regex(/^[0-9a-f]{64}$/).optional(), spendLimit: amount })
+  .refine((k) => (k.key === undefined) !== (k.keyHash === undefined), { message: 'give exactly one of key or keyHash' });
+
+/** The gateway role: the OpenAI HTTP API over the network, paid from this node's wallet. */
+export const gatewayConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Deposit of each channel the gateway opens to a provider, and of each top-up (token base units). */
+  channelDeposit: amount.default(10_000_000n),
+  /** Most channels (hence calls in flight) to one provider for one model. */
+  maxChannelsPerProvider: z.number().int().min(1).max(64).default(4),
+  apiKeys: z.array(apiKeyConfig).default([]),
+});
+
 /** The daemon's configuration: from a JSON file, overridden by environment variables, then flags. */
 export const nodeConfigSchema = z.object({
   rpcUrl: z.string().url(),
@@ -40,9 +56,12 @@ export const nodeConfigSchema = z.object({
       })
       .prefault({}),
   }),
+  /** Serve the OpenAI API over the network (see gatewayConfigSchema). */
+  gateway: gatewayConfigSchema.optional(),
 });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ServedModelConfig = z.infer<typeof servedModelConfig>;
 
 /** Environment variables that override the file (flags override both). */

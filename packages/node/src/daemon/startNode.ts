@@ -28,6 +28,7 @@ import { createOcrServedModel } from '../provider/models/ocrServedModel.ts';
 import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
+import { ensureAdminToken, registerAdminRoutes } from './adminRoutes.ts';
 
 /** A running daemon. */
 export type AgoraNode = {
@@ -146,6 +147,7 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
       unredeemed.set(Number(store.getUnredeemedTotal()));
       return reply.type(metrics.contentType).send(await metrics.metrics());
     });
+    registerAdminRoutes(app, { token: ensureAdminToken(config.stateDir), address: account.address, store, redeemAll: () => redeemer.redeemAll() });
     cleanup.push(() => app.close());
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.provider.host);
     if (!config.provider.publicUrl && !loopback) {
