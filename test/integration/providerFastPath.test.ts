@@ -1,5 +1,5 @@
 // The provider's fast path on a real chain with a real model (the pretrained OCR model): quotes,
-// voucher checks, durable storage before work, signed receipts, no charge for failures, redeem.
+// voucher checks, durable storage before work, signed receipts, failures credited back, redeem.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,14 +117,19 @@ describe('provider fast path', () => {
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'UnknownModel']);
   });
 
-  it('does not charge for a call the model could not do', async () => {
+  it('does not charge for a call the model could not do: its payment becomes credit that pays the next call', async () => {
     const garbage = { image: Buffer.from('not an image at all').toString('base64') };
     const response = await call(await pay(2n * PRICE, garbage), garbage);
     expect(response.statusCode).toBe(400);
-    expect(response.json().error).toMatchObject({ code: 'InvalidInput', charged: false });
-    expect(store.get(channelId)?.cumulativeAmount).toBe(PRICE); // the payment was given back
-    // The same money pays the next call.
+    expect(response.json().error).toMatchObject({ code: 'InvalidInput', charged: false, credit: PRICE.toString() });
+    // The voucher stays (it is valid on-chain); the provider owes the buyer one call.
+    expect(store.get(channelId)).toMatchObject({ cumulativeAmount: 2n * PRICE, credit: PRICE });
+    // The same money pays the next call: a voucher for another request at the same amount.
     expect((await call(await pay(2n * PRICE))).statusCode).toBe(200);
+    expect(store.getCredit(channelId)).toBe(0n);
+    // Spent credit cannot pay again, and the answered voucher is not a second payment either.
+    const again = await call(await pay(2n * PRICE));
+    expect([again.statusCode, again.json().error.code]).toEqual([402, 'VoucherReplayed']);
   });
 
   it('serves a paid call over a real socket (the model is not cancelled once the request body is read)', async () => {

@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import { hashCanonicalJson, openChannel, recoverInferenceReceiptSigner, registerModel, signVoucher } from '@agora/sdk';
@@ -122,12 +122,13 @@ describe('models a provider sells', () => {
     expect(second.json().output).toEqual(output);
   });
 
-  it('refuses input a model cannot take without charging for it', async () => {
-    const before = store.get(channels.get(llama.descriptor.modelId)!.channelId)?.cumulativeAmount;
+  it('refuses input a model cannot take without charging for it: the payment becomes channel credit', async () => {
+    const { channelId } = channels.get(llama.descriptor.modelId)!;
+    const before = store.getCredit(channelId);
     const bad = await paidCall(llama, { messages: [{ role: 'robot', content: 'hi' }] });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error).toMatchObject({ code: 'InvalidInput', charged: false });
-    expect(store.get(channels.get(llama.descriptor.modelId)!.channelId)?.cumulativeAmount).toBe(before);
+    expect(bad.json().error).toMatchObject({ code: 'InvalidInput', charged: false, credit: (before + PRICE).toString() });
+    expect(store.getCredit(channelId)).toBe(before + PRICE);
     const badDigit = await paidCall(digits, { pixels: [1, 2, 3] });
     expect([badDigit.statusCode, badDigit.json().error.charged]).toEqual([400, false]);
   });
@@ -217,5 +218,70 @@ describe('models a provider sells', () => {
       const response = await paidCall(llama, { embed });
       expect([response.statusCode, response.json().error.code, response.json().error.charged]).toEqual([400, 'InvalidInput', false]);
     }
+  });
+
+  it('credits a failed call even when a later call was paid on top of it, and the credit pays the next call', async () => {
+    const modelId = llama.descriptor.modelId;
+    const { channelId } = channels.get(modelId)!;
+    const base = store.get(channelId)?.cumulativeAmount ?? 0n;
+    const credit = store.getCredit(channelId);
+    const chat = (content: string, max_tokens: number) => ({ input: { messages: [{ role: 'user', content }] }, params: { max_tokens } });
+    const send = async (request: ReturnType<typeof chat>, cumulativeAmount: bigint, extra: Partial<Parameters<typeof callProvider>[0]> = {}) =>
+      callProvider({ url, modelId, ...request, voucher: await voucherFor(llama, request.input, request.params, cumulativeAmount), ...extra });
+
+    // A holds the model's only sequence (it streams 1,500 tokens, about 2.5 s here); C queues behind
+    // it with a prompt longer than the context, so it fails only once A is done; B is paid on top of
+    // C meanwhile. (Should A ever finish first, C fails before B is paid: the credit is the same, and
+    // the last steps still tell credit from the old rollback.)
+    let firstToken!: () => void;
+    const started = new Promise<void>((resolve) => (firstToken = resolve));
+    const a = send(chat('Tell me a long story about the network.', 1500), base + PRICE, { stream: true, onToken: () => firstToken() });
+    await started;
+    // (C streams: its failure arrives as an `error` event after the 200, with the status a plain call would have.)
+    const c = send(chat('network '.repeat(2100), 8), base + 2n * PRICE, { stream: true }).catch((err: unknown) => err);
+    await vi.waitFor(() => expect(store.get(channelId)!.cumulativeAmount).toBe(base + 2n * PRICE));
+    const b = send(chat('Hello there.', 4), base + 3n * PRICE);
+    await vi.waitFor(() => expect(store.get(channelId)!.cumulativeAmount).toBe(base + 3n * PRICE));
+
+    await expect(a).resolves.toMatchObject({ receipt: { cumulativeAmount: base + PRICE } });
+    const failed = await c;
+    expect(failed).toBeInstanceOf(ProviderCallError);
+    expect(failed).toMatchObject({ code: 'InvalidInput', status: 400, charged: false, credit: credit + PRICE });
+    await expect(b).resolves.toMatchObject({ receipt: { cumulativeAmount: base + 3n * PRICE } });
+    expect(store.get(channelId)).toMatchObject({ cumulativeAmount: base + 3n * PRICE, credit: credit + PRICE });
+
+    // The next call adds only what the credit does not cover (nothing, when it covers the price).
+    const due = credit + PRICE >= PRICE ? 0n : PRICE - credit - PRICE;
+    const next = await send(chat('And now?', 4), base + 3n * PRICE + due);
+    expect(next.receipt.cumulativeAmount).toBe(base + 3n * PRICE + due);
+    expect(store.getCredit(channelId)).toBe(credit + PRICE - (PRICE - due));
+    // Its voucher cannot pay a second call, although credit may be left.
+    const again = await send(chat('And now?', 4), base + 3n * PRICE + due).catch((err: unknown) => err);
+    expect(again).toMatchObject({ code: 'VoucherReplayed', status: 402 });
+    channels.get(modelId)!.paid = store.get(channelId)!.cumulativeAmount;
+  });
+
+  it('credits a streamed call whose client leaves before the answer', async () => {
+    const modelId = llama.descriptor.modelId;
+    const { channelId } = channels.get(modelId)!;
+    const cumulativeAmount = store.get(channelId)?.cumulativeAmount ?? 0n;
+    const credit = store.getCredit(channelId);
+    const input = { messages: [{ role: 'user', content: 'Tell me the longest story you know.' }] };
+    const params = { max_tokens: 1900 };
+    const controller = new AbortController();
+    // Aborted at its first token, of 1,900 (about 3 s of generation here): the model is still running.
+    const call = callProvider({
+      url,
+      modelId,
+      input,
+      params,
+      stream: true,
+      signal: controller.signal,
+      voucher: await voucherFor(llama, input, params, cumulativeAmount + PRICE),
+      onToken: () => controller.abort(new Error('buyer left')),
+    });
+    await expect(call).rejects.toThrow('buyer left');
+    await vi.waitFor(() => expect(store.getCredit(channelId)).toBe(credit + PRICE));
+    expect(store.get(channelId)!.cumulativeAmount).toBe(cumulativeAmount + PRICE);
   });
 });

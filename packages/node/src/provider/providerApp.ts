@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { isAddressEqual, type Hex, type LocalAccount } from 'viem';
 import {
@@ -49,7 +51,8 @@ type InferBody = { input: unknown; params?: Record<string, unknown>; stream?: bo
 /**
  * The provider's HTTP API (fast path). A call without a voucher is answered 402 with a quote; a
  * call with one is verified, the voucher is stored durably, the model runs, and the answer carries
- * a signed receipt. A call that fails after payment gives its payment back.
+ * a signed receipt. A call that fails after payment, or whose client leaves before the answer,
+ * gives its payment back as channel credit (`charged: false`, `credit`), which later vouchers spend.
  *
  * `POST /v1/infer/:modelId` with `{ input, params?, stream? }`. With `stream: true` on a model that
  * streams, a paid call is answered `200 text/event-stream`: `event: token` `{ text }` per piece,
@@ -87,6 +90,8 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
     ...(init.logger ? { loggerInstance: init.logger } : { logger: false }),
     bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024,
   });
+
+  dropIdleConnectionsOnClose(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? (err.code === 'ChainUnavailable' ? 503 : 500)) : (err.statusCode ?? 500);
@@ -151,7 +156,7 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
           fix: `sign the voucher with requestHash ${requestHash} (keccak256 of the canonical JSON of {modelId, input, params}).`,
         });
       }
-      const stored = await acceptPayment(voucher, model);
+      const { call } = await acceptPayment(voucher, model);
       const controller = new AbortController();
       // The client went away before the answer was sent: stop the model. (The request's own
       // 'close' fires as soon as its body is read, so listen on the response.)
@@ -159,15 +164,41 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         if (!reply.raw.writableEnded) controller.abort();
       });
 
-      /** Gives a failed call's payment back and says how it is answered. */
+      /**
+       * Gives a failed call's payment back as channel credit and says how it is answered. Credit
+       * rather than rollback: a later call may already be paid on top of this voucher.
+       */
       const failure = (err: unknown) => {
-        // Failures are never charged: give the payment back unless a later call was paid on top.
-        const refunded = store.rollback(voucher, stored.previous);
-        request.log.warn({ err, refunded }, 'model failed after payment');
+        let credit: bigint | undefined;
+        try {
+          credit = store.refund(call);
+        } catch (storeErr) {
+          // The call's row stays `running`: the next open() of the store turns it into credit.
+          request.log.error({ err: storeErr }, 'could not credit a failed call now; it is credited at the next start');
+        }
+        const aborted = controller.signal.aborted;
         const status = (err as { statusCode?: number }).statusCode === 400 ? 400 : 500;
-        return { status, error: { code: status === 400 ? 'InvalidInput' : 'ModelFailed', message: (err as Error).message, charged: !refunded } };
+        if (aborted) request.log.info({ credit: credit?.toString() }, 'client went away before the answer; payment credited');
+        else if (status === 400) request.log.info({ code: (err as AgoraError).code, credit: credit?.toString() }, 'model refused the input; payment credited');
+        else request.log.error({ err, credit: credit?.toString() }, 'model failed after payment; payment credited');
+        const code = aborted ? 'CallAborted' : status === 400 ? 'InvalidInput' : 'ModelFailed';
+        const message = aborted ? 'The client went away before the answer.' : (err as Error).message;
+        return {
+          status,
+          error: {
+            code,
+            message,
+            charged: false,
+            ...(credit === undefined ? {} : { credit: credit.toString() }),
+            fix: `the payment is kept as credit on channel ${voucher.channelId}: the next voucher on it needs to add only what the credit does not cover.`,
+          },
+        };
       };
-      /** The answer to a call that ran: its output and a receipt binding input, output and payment. */
+      /**
+       * The answer to a call that ran: its output and a receipt binding input, output and payment.
+       * The call is recorded as answered before the answer goes out (a crash in between loses the
+       * provider one call, never the buyer).
+       */
       const answer = async (output: unknown) => {
         const receipt = await signInferenceReceipt(me, domain, {
           modelId,
@@ -177,18 +208,19 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
           channelId: voucher.channelId,
           cumulativeAmount: voucher.cumulativeAmount,
         });
+        // The client left while the model ran on (a model that ignores the signal): not answered.
+        controller.signal.throwIfAborted();
+        store.finish(call);
         return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() } };
       };
 
       if (!(request.body.stream === true && model.streams === true)) {
-        let output: unknown;
         try {
-          output = await model.run(input, params, { signal: controller.signal });
+          return await answer(await model.run(input, params, { signal: controller.signal }));
         } catch (err) {
           const { status, error } = failure(err);
           return reply.status(status).send({ error });
         }
-        return answer(output);
       }
 
       // Streaming: from here on the status line is sent, so fastify must not answer for us (its
@@ -207,13 +239,21 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         const { status, error } = failure(err);
         event('error', { error: { ...error, status } });
       }
-      raw.end();
+      // A client that left gets no polite end: its connection is dropped so it cannot linger
+      // (a hijacked response is not closed by fastify on shutdown).
+      if (controller.signal.aborted) raw.destroy();
+      else raw.end();
       return reply;
     },
   );
 
-  /** Verifies a voucher against the channel and the store, then stores it durably. */
+  /**
+   * Verifies a voucher against the channel and the store, then stores it durably with its call.
+   * The channel's credit counts towards the price: a voucher may add only `price - credit`, or
+   * nothing at all (same cumulative amount, another request) when the credit covers the price.
+   */
   async function acceptPayment(voucher: SignedVoucher, model: ServedModel) {
+    const price = model.pricePerCall;
     let channel = await readChannel(voucher.channelId, false);
     for (let attempt = 0; ; attempt++) {
       if (!isAddressEqual(channel.provider, me.address)) {
@@ -230,8 +270,21 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
       const previous = store.get(voucher.channelId);
       const storedCumulative = previous?.cumulativeAmount ?? 0n;
       const accepted = storedCumulative > channel.redeemed ? storedCumulative : channel.redeemed;
+      const credit = previous?.credit ?? 0n;
+      const due = price > credit ? price - credit : 0n;
+      // A voucher at the accepted amount spends credit only: of verifyVoucher's checks only the
+      // signature and the deposit apply (hence the previous amount one below it and no price);
+      // the store decides, atomically, whether the credit covers it and it has not paid before.
+      const creditOnly = voucher.cumulativeAmount === accepted && due === 0n;
       try {
-        await verifyVoucher({ domain, voucher, signer: channel.signer, previousCumulative: accepted, price: model.pricePerCall, deposit: channel.deposit });
+        await verifyVoucher({
+          domain,
+          voucher,
+          signer: channel.signer,
+          previousCumulative: creditOnly ? accepted - 1n : accepted,
+          price: creditOnly ? 0n : due,
+          deposit: channel.deposit,
+        });
       } catch (err) {
         // A top-up since the channel was cached: read it again once.
         if (err instanceof AgoraError && err.code === 'ChannelExhausted' && attempt === 0) {
@@ -240,10 +293,38 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         }
         throw err;
       }
-      const current = store.accept(voucher, storedCumulative);
-      return { current, previous };
+      return store.accept(voucher, { expectedPrevious: previous, price, redeemed: channel.redeemed });
     }
   }
 
   return app;
+}
+
+/**
+ * Makes `app.close()` finish once in-flight calls are answered. Node's `server.close()` only reaps
+ * keep-alive connections idle at that moment, never one that has not sent a request yet (undici
+ * opens such a spare connection after an aborted call) nor one that becomes idle later, so a
+ * provider's drain could wait for its clients forever.
+ */
+function dropIdleConnectionsOnClose(app: FastifyInstance): void {
+  const sockets = new Set<Socket>();
+  const busy = new Set<Socket>();
+  let closing = false;
+  app.server.on('connection', (socket: Socket) => {
+    if (closing) return void socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    busy.add(request.socket);
+    response.once('close', () => {
+      busy.delete(request.socket);
+      if (closing) request.socket.destroy();
+    });
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+    done();
+  });
 }
