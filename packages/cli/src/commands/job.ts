@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { AgoraError, getJob, reclaimJob } from '@agora/sdk';
-import { describeJobFailure, readJobInputFile, runJob, settleJob, type RunJobProgress } from '@agora/node';
+import type { RunJobProgress } from '@agora/node';
+
+/** @agora/node is loaded when a job command runs, not at start-up: it pulls in the model runtimes, which every other command would pay for. */
+const loadNode = () => import('@agora/node');
 import { addKeyOptions, type KeySourceOptions } from '../keys.ts';
 import { addChainOptions, chainNow, connectReader, connectSigner, formatTime, parseAddress, printResult, run, type ChainOptions } from '../connect.ts';
 import { formatAmount, getTokenUnits, parseAmount, type TokenUnits } from '../amounts.ts';
@@ -40,7 +43,7 @@ function describeOutput(output: unknown): string {
   return json.length > 2_000 ? `${json.slice(0, 2_000)}…` : json;
 }
 
-function progressLine(p: RunJobProgress, units: TokenUnits): string {
+function progressLine(p: RunJobProgress, units: TokenUnits, describeJobFailure: (code: number) => string): string {
   switch (p.type) {
     case 'serving':
       return `serving the input at ${p.inputURI}`;
@@ -84,6 +87,7 @@ export function jobCommand(): Command {
       .option('--wait-payout', 'wait for the challenge window, finalize and withdraw the unused escrow before exiting')
       .action((options: RunOptions) =>
         run(async () => {
+          const { describeJobFailure, readJobInputFile, runJob } = await loadNode();
           const client = await connectSigner(options, 'buyer');
           const units = await getTokenUnits(client);
           const model = await resolveModel(client, options.model);
@@ -113,7 +117,7 @@ export function jobCommand(): Command {
               signal: controller.signal,
               onProgress: (p) => {
                 if (p.type === 'opened') opened = p.jobId;
-                say(progressLine(p, units));
+                say(progressLine(p, units, describeJobFailure));
               },
             });
             printResult(options, result, () => {
@@ -152,6 +156,7 @@ export function jobCommand(): Command {
       .argument('<id>', 'job id')
       .action((id: string, options: ChainOptions) =>
         run(async () => {
+          const { describeJobFailure } = await loadNode();
           const client = await connectReader(options);
           const units = await getTokenUnits(client);
           const record = await getJob(client, { jobId: jobId(id) });
@@ -199,11 +204,12 @@ export function jobCommand(): Command {
         run(async () => {
           const client = await connectSigner(options, 'buyer');
           const units = await getTokenUnits(client);
+          const { describeJobFailure, settleJob } = await loadNode();
           const lines: string[] = [];
           const { job: record, withdrawn } = await settleJob(client, {
             jobId: jobId(id),
             wait: options.wait ?? false,
-            onProgress: (p) => lines.push(progressLine(p, units)),
+            onProgress: (p) => lines.push(progressLine(p, units, describeJobFailure)),
           });
           printResult(options, { jobId: record.jobId, status: record.status, withdrawn }, () => [
             ...lines,

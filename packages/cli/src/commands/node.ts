@@ -42,7 +42,8 @@ export function nodeCommand(): Command {
           },
         });
         const node = await startNode(config, { privateKey: await loadPrivateKey(options, 'provider') });
-        process.stdout.write(`agora node ${node.address} serving ${node.models.map((m) => m.descriptor.name).join(', ')} at ${node.url}\n`);
+        if (node.models.length > 0) process.stdout.write(`agora node ${node.address} serving ${node.models.map((m) => m.descriptor.name).join(', ')} at ${node.url}\n`);
+        if (node.gatewayUrl) process.stdout.write(`agora node ${node.address} gateway (OpenAI API) at ${node.gatewayUrl}/v1\n`);
         await stopRequested;
         process.stdout.write('draining: redeeming every voucher before exit (Ctrl-C again to exit now)…\n');
         await node.stop();

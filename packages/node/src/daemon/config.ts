@@ -55,10 +55,10 @@ export const nodeConfigSchema = z.object({
         minTimeLeftSeconds: z.number().int().nonnegative().default(30),
       })
       .prefault({}),
-  }),
+  }).optional(),
   /** Serve the OpenAI API over the network (see gatewayConfigSchema). */
   gateway: gatewayConfigSchema.optional(),
-});
+}).refine((c) => c.provider !== undefined || c.gateway !== undefined, { message: 'switch on at least one role: a provider section, a gateway section, or both' });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -99,7 +99,7 @@ export function loadNodeConfig(options: { file?: string; env?: NodeJS.ProcessEnv
   if (!parsed.success) {
     throw new AgoraError('InvalidConfig', 'The node configuration is invalid.', {
       metaMessages: parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`),
-      fix: 'fix the fields listed above in the config file, environment or flags.',
+      fix: 'fix the fields listed below in the config file, environment or flags.',
     });
   }
   return parsed.data;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { Hex } from 'viem';
+import type { Hex, LocalAccount } from 'viem';
 import {
   connectAgora,
   getModel,
@@ -17,6 +17,7 @@ import {
   updateProvider,
   AgoraError,
   type AgoraWalletClient,
+  type Deployment,
 } from '@agora/sdk';
 import { openVoucherStore } from '../store/voucherStore.ts';
 import { buildProviderApp } from '../provider/providerApp.ts';
@@ -29,11 +30,14 @@ import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts'
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
 import { ensureAdminToken, registerAdminRoutes } from './adminRoutes.ts';
+import { startGateway } from '../gateway/startGateway.ts';
 
 /** A running daemon. */
 export type AgoraNode = {
-  /** Where the provider API listens. */
+  /** Where the provider API listens (the gateway's URL on a gateway-only node). */
   url: string;
+  /** Where the gateway's OpenAI API listens, if the node runs the gateway role (append `/v1`). */
+  gatewayUrl?: string;
   address: Hex;
   models: ServedModel[];
   /** Drains: stops taking calls, redeems every channel that owes anything, closes models and store. */
@@ -89,9 +93,93 @@ async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models
   }
 }
 
+type ProviderConfig = NonNullable<NodeConfig['provider']>;
+type Cleanup = (() => Promise<void> | void)[];
+
 /**
- * Starts the daemon's provider role: loads the models, makes the on-chain registration right,
- * redeems what a previous run left unredeemed, and serves paid calls until `stop()`.
+ * The provider role: loads the models, makes the on-chain registration right, redeems what a
+ * previous run left unredeemed, takes JobMarket jobs, and serves paid calls. Whatever it starts is
+ * pushed on `cleanup` so a failed start can be undone.
+ */
+async function startProviderRole(
+  provider: ProviderConfig,
+  ctx: { client: AgoraWalletClient & { account: LocalAccount }; deployment: Deployment; stateDir: string; log: Logger; cleanup: Cleanup },
+) {
+  const { client, deployment, stateDir, log, cleanup } = ctx;
+  const account = client.account;
+  const models: ClosableModel[] = [];
+  for (const modelConfig of provider.models) {
+    const model = await createServedModel(modelConfig);
+    cleanup.push(() => model.close());
+    models.push(model);
+    log.info({ name: model.descriptor.name, modelId: model.descriptor.modelId }, 'model loaded');
+  }
+
+  const store = openVoucherStore({ path: join(stateDir, 'node.db') });
+  cleanup.push(() => store.close());
+  const redeemer = createRedeemer({
+    client,
+    store,
+    threshold: provider.redeemThreshold,
+    intervalMs: provider.redeemIntervalMs,
+    log: (event, fields) => log.info(fields, event),
+  });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const unredeemed = new Gauge({ name: 'agora_unredeemed_amount', help: 'Accepted voucher value not yet redeemed (token base units)', registers: [metrics] });
+  const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
+
+  const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
+  // Slow path: job inputs and outputs, content-addressed, served at /v1/payloads/:sha256.
+  const payloads = createPayloadStore({ dir: join(stateDir, 'payloads'), maxBytes: provider.jobs.maxPayloadBytes });
+  registerPayloadRoutes(app, payloads);
+  const names = new Map(models.map((m) => [m.descriptor.modelId.toLowerCase(), m.descriptor.name]));
+  app.addHook('onResponse', async (request, reply) => {
+    const modelId = (request.params as { modelId?: string } | undefined)?.modelId;
+    // Label by served model name only: raw ids from the URL would let anyone grow the registry.
+    if (modelId) calls.inc({ model: names.get(modelId.toLowerCase()) ?? 'unknown', status: String(reply.statusCode) });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    unredeemed.set(Number(store.getUnredeemedTotal()));
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
+  registerAdminRoutes(app, { token: ensureAdminToken(stateDir), address: account.address, store, redeemAll: () => redeemer.redeemAll() });
+  cleanup.push(() => app.close());
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(provider.host);
+  if (!provider.publicUrl && !loopback) {
+    throw new AgoraError('InvalidConfig', `The node listens on ${provider.host} but has no provider.publicUrl.`, {
+      fix: 'set provider.publicUrl to the URL buyers reach this node at; it is registered on-chain.',
+    });
+  }
+  const url = await app.listen({ host: provider.host, port: provider.port });
+
+  await ensureOnChain(client, provider.publicUrl ?? url, models, provider.stake ?? deployment.parameters.minStake, log);
+  await redeemer.start();
+  const { jobs: jobsConfig } = provider;
+  const jobs = jobsConfig.enabled
+    ? createJobWatcher({ client, models, payloads, store: { path: join(stateDir, 'jobs.db') }, log: (event, fields) => log.info({ component: 'jobs', ...fields }, event), pollIntervalMs: jobsConfig.pollIntervalMs, maxPayloadBytes: jobsConfig.maxPayloadBytes, minTimeLeftSeconds: jobsConfig.minTimeLeftSeconds })
+    : undefined;
+  if (jobs) cleanup.push(() => jobs.stop());
+  await jobs?.start();
+  log.info({ url, models: models.map((m) => m.descriptor.name) }, 'provider listening');
+
+  return {
+    url,
+    models,
+    async stop() {
+      await jobs?.stop(); // a job in progress stays accepted and is resumed at the next start
+      await app.close(); // no new calls; in-flight ones finish
+      await redeemer.stop(); // every acknowledged voucher becomes tokens
+      for (const model of models) await model.close();
+      store.close();
+    },
+  };
+}
+
+/**
+ * Starts the daemon with the roles its config switches on: `provider` (sell models: fast path and
+ * JobMarket jobs) and/or `gateway` (the OpenAI API over the network, paid from this node's wallet).
  * If start fails halfway, what started is stopped and the error rethrown.
  *
  * @example
@@ -100,7 +188,7 @@ async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models
 export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }): Promise<AgoraNode> {
   const log = pino({ level: config.logLevel, name: 'agora-node', redact: ['privateKey', '*.privateKey'] });
   // What to undo if start fails halfway (newest first).
-  const cleanup: (() => Promise<void> | void)[] = [];
+  const cleanup: Cleanup = [];
   const stopAll = async () => {
     for (const step of cleanup.reverse()) await step();
   };
@@ -110,76 +198,24 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
     const client = (await connectAgora({ rpcUrl: config.rpcUrl, deployment, account })) as AgoraWalletClient & { account: typeof account };
     log.info({ address: account.address, chainId: deployment.chainId }, 'connected');
 
-    const models: ClosableModel[] = [];
-    for (const modelConfig of config.provider.models) {
-      const model = await createServedModel(modelConfig);
-      cleanup.push(() => model.close());
-      models.push(model);
-      log.info({ name: model.descriptor.name, modelId: model.descriptor.modelId }, 'model loaded');
-    }
-
-    const store = openVoucherStore({ path: join(config.stateDir, 'node.db') });
-    cleanup.push(() => store.close());
-    const redeemer = createRedeemer({
-      client,
-      store,
-      threshold: config.provider.redeemThreshold,
-      intervalMs: config.provider.redeemIntervalMs,
-      log: (event, fields) => log.info(fields, event),
-    });
-
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
-    const unredeemed = new Gauge({ name: 'agora_unredeemed_amount', help: 'Accepted voucher value not yet redeemed (token base units)', registers: [metrics] });
-    const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
-
-    const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
-    // Slow path: job inputs and outputs, content-addressed, served at /v1/payloads/:sha256.
-    const payloads = createPayloadStore({ dir: join(config.stateDir, 'payloads'), maxBytes: config.provider.jobs.maxPayloadBytes });
-    registerPayloadRoutes(app, payloads);
-    const names = new Map(models.map((m) => [m.descriptor.modelId.toLowerCase(), m.descriptor.name]));
-    app.addHook('onResponse', async (request, reply) => {
-      const modelId = (request.params as { modelId?: string } | undefined)?.modelId;
-      // Label by served model name only: raw ids from the URL would let anyone grow the registry.
-      if (modelId) calls.inc({ model: names.get(modelId.toLowerCase()) ?? 'unknown', status: String(reply.statusCode) });
-    });
-    app.get('/metrics', async (_request, reply) => {
-      unredeemed.set(Number(store.getUnredeemedTotal()));
-      return reply.type(metrics.contentType).send(await metrics.metrics());
-    });
-    registerAdminRoutes(app, { token: ensureAdminToken(config.stateDir), address: account.address, store, redeemAll: () => redeemer.redeemAll() });
-    cleanup.push(() => app.close());
-    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.provider.host);
-    if (!config.provider.publicUrl && !loopback) {
-      throw new AgoraError('InvalidConfig', `The node listens on ${config.provider.host} but has no provider.publicUrl.`, {
-        fix: 'set provider.publicUrl to the URL buyers reach this node at; it is registered on-chain.',
-      });
-    }
-    const url = await app.listen({ host: config.provider.host, port: config.provider.port });
-
-    await ensureOnChain(client, config.provider.publicUrl ?? url, models, config.provider.stake ?? deployment.parameters.minStake, log);
-    await redeemer.start();
-    const { jobs: jobsConfig } = config.provider;
-    const jobs = jobsConfig.enabled
-      ? createJobWatcher({ client, models, payloads, store: { path: join(config.stateDir, 'jobs.db') }, log: (event, fields) => log.info({ component: 'jobs', ...fields }, event), pollIntervalMs: jobsConfig.pollIntervalMs, maxPayloadBytes: jobsConfig.maxPayloadBytes, minTimeLeftSeconds: jobsConfig.minTimeLeftSeconds })
+    const provider = config.provider ? await startProviderRole(config.provider, { client, deployment, stateDir: config.stateDir, log, cleanup }) : undefined;
+    const gateway = config.gateway
+      ? await startGateway({ client, config: config.gateway, stateDir: config.stateDir, log: log.child({ role: 'gateway' }) })
       : undefined;
-    if (jobs) cleanup.push(() => jobs.stop());
-    await jobs?.start();
-    log.info({ url, models: models.map((m) => m.descriptor.name) }, 'provider listening');
+    if (gateway) cleanup.push(() => gateway.stop());
 
     let stopping: Promise<void> | undefined;
     return {
-      url,
+      url: provider?.url ?? gateway!.url,
+      ...(gateway ? { gatewayUrl: gateway.url } : {}),
       address: account.address,
-      models,
-      stop: () => (stopping ??= (async () => {
-        await jobs?.stop(); // a job in progress stays accepted and is resumed at the next start
-        await app.close(); // no new calls; in-flight ones finish
-        await redeemer.stop(); // every acknowledged voucher becomes tokens
-        for (const model of models) await model.close();
-        store.close();
-        log.info('stopped');
-      })()),
+      models: provider?.models ?? [],
+      stop: () =>
+        (stopping ??= (async () => {
+          await gateway?.stop(); // the gateway's calls to providers end first
+          await provider?.stop();
+          log.info('stopped');
+        })()),
     };
   } catch (err) {
     await stopAll().catch(() => {});
