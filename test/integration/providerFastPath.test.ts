@@ -80,6 +80,19 @@ describe('provider fast path', () => {
     expect(response.json()).toMatchObject({
       error: { code: 'PaymentRequired' },
       quote: { price: PRICE.toString(), provider: provider.address, paymentChannels: domain().paymentChannels, requestHash: requestHashOf(), modelId: model.descriptor.modelId },
+      x402Version: 1,
+      accepts: [
+        {
+          scheme: 'agora-channel',
+          network: `eip155:${devnet.deployment.chainId}`,
+          maxAmountRequired: PRICE.toString(),
+          resource: `http://localhost:80/v1/infer/${model.descriptor.modelId}`,
+          mimeType: 'application/json',
+          payTo: provider.address,
+          asset: devnet.deployment.contracts.token,
+          extra: { paymentChannels: domain().paymentChannels, modelId: model.descriptor.modelId, requestHash: requestHashOf(), header: PAYMENT_HEADER },
+        },
+      ],
     });
   });
 

@@ -54,7 +54,8 @@ type InferBody = { input: unknown; params?: Record<string, unknown>; stream?: bo
  * a signed receipt. A call that fails after payment, or whose client leaves before the answer,
  * gives its payment back as channel credit (`charged: false`, `credit`), which later vouchers spend.
  *
- * `POST /v1/infer/:modelId` with `{ input, params?, stream? }`. With `stream: true` on a model that
+ * `POST /v1/infer/:modelId` with `{ input, params?, stream? }`. Unpaid: `402 { error, quote, x402Version: 1,
+ * accepts: [x402 payment requirements, scheme 'agora-channel'] }`. With `stream: true` on a model that
  * streams, a paid call is answered `200 text/event-stream`: `event: token` `{ text }` per piece,
  * then exactly one `event: result` (the JSON a plain call answers) or `event: error`
  * `{ error: { code, message, charged } }`. Payment errors are plain JSON either way.
@@ -147,6 +148,22 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         return reply.status(402).send({
           error: { code: 'PaymentRequired', message: `This call costs ${model.pricePerCall} token units; send a voucher in the ${PAYMENT_HEADER} header.` },
           quote,
+          // The same offer as x402 (v1) payment requirements, so x402 tooling can read what to pay.
+          x402Version: 1,
+          accepts: [
+            {
+              scheme: 'agora-channel',
+              network: `eip155:${domain.chainId}`,
+              maxAmountRequired: model.pricePerCall.toString(),
+              resource: `${request.protocol}://${request.host}${request.url}`,
+              description: `One call of ${model.descriptor.name} (${modelId}).`,
+              mimeType: 'application/json',
+              payTo: me.address,
+              maxTimeoutSeconds: 600,
+              asset: client.deployment.contracts.token,
+              extra: { paymentChannels: domain.paymentChannels, modelId, requestHash, header: PAYMENT_HEADER, unit: 'call' },
+            },
+          ],
         });
       }
 
