@@ -308,6 +308,13 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
           channel = await readChannel(voucher.channelId, true);
           continue;
         }
+        // verifyVoucher was asked for the price less the credit: say so rather than a wrong price.
+        if (err instanceof AgoraError && err.code === 'VoucherUnderpaid' && credit > 0n) {
+          throw new AgoraError('VoucherUnderpaid', `The voucher adds ${voucher.cumulativeAmount - accepted} and the channel's credit is ${credit}, but the call costs ${price}.`, {
+            fix: `sign a voucher for cumulative amount ${accepted + due} or more.`,
+            cause: err,
+          });
+        }
         throw err;
       }
       return store.accept(voucher, { expectedPrevious: previous, price, redeemed: channel.redeemed });

@@ -70,7 +70,11 @@ describe('voucher store', () => {
     // 500 of credit is left: a voucher adding price - credit is enough; less is not.
     expect(store.getCredit(channelId)).toBe(500n);
     const short = await voucher(2_999n, 'd');
-    expect(() => store.accept(short, { expectedPrevious: c.voucher, price: PRICE })).toThrow(expect.objectContaining({ code: 'VoucherUnderpaid' }));
+    expect(() => store.accept(short, { expectedPrevious: c.voucher, price: PRICE })).toThrowErrorMatchingInlineSnapshot(`
+      [AgoraError: The voucher adds 499 and the channel's credit is 500, but the call costs 1000.
+
+      Fix: sign a voucher for cumulative amount 3000 or more.]
+    `);
     const d = store.accept(await voucher(3_000n, 'd'), { expectedPrevious: c.voucher, price: PRICE });
     expect(d.call).toMatchObject({ paid: PRICE, creditUsed: 500n });
     expect(store.getCredit(channelId)).toBe(0n);
