@@ -15,6 +15,7 @@ import {
   buildProviderApp,
   callProvider,
   createDigitsServedModel,
+  getProviderQuote,
   createLlamaServedModel,
   encodePaymentHeader,
   getDevAccount,
@@ -172,6 +173,7 @@ describe('models a provider sells', () => {
     const unpaid = await callProvider({ url, modelId: llama.descriptor.modelId, input, stream: true }).catch((err: unknown) => err);
     expect(unpaid).toBeInstanceOf(ProviderCallError);
     expect(unpaid).toMatchObject({ code: 'PaymentRequired', status: 402, quote: { price: PRICE, requestHash: hashCanonicalJson({ modelId: llama.descriptor.modelId, input, params: {} }) } });
+    expect(await getProviderQuote({ url, modelId: llama.descriptor.modelId, input })).toEqual((unpaid as ProviderCallError).quote);
 
     const channel = channels.get(llama.descriptor.modelId)!;
     const replayed = await callProvider({ url, modelId: llama.descriptor.modelId, input, stream: true, voucher: await voucherFor(llama, input, {}, channel.paid) }).catch(
