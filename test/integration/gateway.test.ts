@@ -222,6 +222,24 @@ describe('gateway (OpenAI API over the network)', () => {
     }
   });
 
+  it('picks up its channels where it left off after a restart (no channel refused, none reopened)', async () => {
+    const before = gateway.channels();
+    await gateway.stop();
+    gateway = await startGateway({
+      client: devnet.as('buyer1') as Parameters<typeof startGateway>[0]['client'],
+      stateDir: join(dir, 'gateway'),
+      log: pino({ level: 'silent' }),
+      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
+    });
+    openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: MAIN_KEY, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'after restart' }], max_tokens: 4 });
+    const after = gateway.channels();
+    expect(after.map((c) => c.channelId)).toEqual(before.map((c) => c.channelId));
+    expect(after.filter((c) => c.retired)).toEqual([]);
+    const signed = (list: { cumulative: bigint }[]) => list.reduce((sum, c) => sum + c.cumulative, 0n);
+    expect(signed(after) - signed(before)).toBe(CHEAP.gguf);
+  });
+
   it('moves to the next provider when the cheapest one is gone', async () => {
     await providers[0]!.stop();
     const answer = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'still there?' }], max_tokens: 4 });

@@ -116,7 +116,8 @@ export function createChannelPool(init: ChannelPoolInit) {
           lane.channels = lane.channels.filter((c) => c !== channel);
           log('channel retired', { channelId: channel.channelId });
         }
-        store.saveChannel(channel);
+        // A served call changed nothing since pay() saved the amounts: skip the disk flush.
+        if (outcome !== 'served') store.saveChannel(channel);
         lane.busy.delete(channel.channelId);
         wake(lane);
       },

@@ -41,6 +41,13 @@ const sampling = {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The provider's token counts in OpenAI's `usage` shape. */
+const usageOf = (output: LanguageOutput) => ({
+  prompt_tokens: output.usage.promptTokens,
+  completion_tokens: output.usage.completionTokens,
+  total_tokens: output.usage.promptTokens + output.usage.completionTokens,
+});
+
 /** The Agora-specific part of an answer: who served it, what it cost, and the provider's signed receipt. */
 function agoraExtension(result: NetworkCallResult) {
   const receipt: Omit<SignedInferenceReceipt, 'cumulativeAmount'> & { cumulativeAmount: string } = { ...result.receipt, cumulativeAmount: result.receipt.cumulativeAmount.toString() };
@@ -104,6 +111,25 @@ function lazySse(reply: FastifyReply) {
       reply.raw.end('data: [DONE]\n\n');
     },
   };
+}
+
+/**
+ * Runs a streamed call: `run` sends the events and the stream then ends with `[DONE]`. An error
+ * before the first event is thrown (a plain JSON error with its status); after it, the headers
+ * are gone, so the error travels as the stream's last event, as OpenAI does.
+ */
+async function streaming(request: FastifyRequest, reply: FastifyReply, run: (sse: ReturnType<typeof lazySse>) => Promise<void>) {
+  const sse = lazySse(reply);
+  try {
+    await run(sse);
+    sse.end();
+  } catch (err) {
+    if (!sse.started) throw err;
+    request.log.warn({ err }, 'stream failed');
+    sse.send(toOpenAiError(err).body);
+    reply.raw.end();
+  }
+  return reply;
 }
 
 /** Aborts the network call when the client goes away before the answer is complete. */
@@ -218,11 +244,10 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
           created,
           model: model.name,
           choices: [{ index: 0, message: { role: 'assistant', content: output.text, refusal: null }, logprobs: null, finish_reason: output.finishReason }],
-          usage: { prompt_tokens: output.usage.promptTokens, completion_tokens: output.usage.completionTokens, total_tokens: output.usage.promptTokens + output.usage.completionTokens },
+          usage: usageOf(output),
           agora: agoraExtension(result),
         };
       }
-      const sse = lazySse(reply);
       const chunk = (delta: Record<string, unknown>, finishReason: string | null, extra: Record<string, unknown> = {}) => ({
         id,
         object: 'chat.completion.chunk',
@@ -231,7 +256,7 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
         ...extra,
       });
-      try {
+      return streaming(request, reply, async (sse) => {
         const result = await caller.call({
           keyHash: keyOf(request),
           model,
@@ -247,19 +272,8 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
         const output = result.output as LanguageOutput;
         if (!sse.started) sse.send(chunk({ role: 'assistant', content: output.text }, null));
         sse.send(chunk({}, output.finishReason, { agora: agoraExtension(result) }));
-        if (body.stream_options?.include_usage) {
-          const usage = { prompt_tokens: output.usage.promptTokens, completion_tokens: output.usage.completionTokens, total_tokens: output.usage.promptTokens + output.usage.completionTokens };
-          sse.send({ id, object: 'chat.completion.chunk', created, model: model.name, choices: [], usage });
-        }
-        sse.end();
-      } catch (err) {
-        if (!sse.started) throw err;
-        // Headers went out with the first token: the error travels in the stream, as OpenAI does.
-        request.log.warn({ err }, 'stream failed');
-        sse.send(toOpenAiError(err).body);
-        reply.raw.end();
-      }
-      return reply;
+        if (body.stream_options?.include_usage) sse.send({ id, object: 'chat.completion.chunk', created, model: model.name, choices: [], usage: usageOf(output) });
+      });
     },
   );
 
@@ -282,27 +296,18 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
       const id = `cmpl-${randomUUID()}`;
       const created = now();
       const signal = abortOnDisconnect(reply);
-      const usageOf = (o: LanguageOutput) => ({ prompt_tokens: o.usage.promptTokens, completion_tokens: o.usage.completionTokens, total_tokens: o.usage.promptTokens + o.usage.completionTokens });
       const choice = (text: string, finishReason: string | null) => ({ id, object: 'text_completion', created, model: model.name, choices: [{ text, index: 0, logprobs: null, finish_reason: finishReason }] });
       if (!body.stream) {
         const result = await caller.call({ keyHash: keyOf(request), model, input, params, signal });
         const output = result.output as LanguageOutput;
         return { ...choice(output.text, output.finishReason), usage: usageOf(output), agora: agoraExtension(result) };
       }
-      const sse = lazySse(reply);
-      try {
+      return streaming(request, reply, async (sse) => {
         const result = await caller.call({ keyHash: keyOf(request), model, input, params, signal, onToken: (text) => text && sse.send(choice(text, null)) });
         const output = result.output as LanguageOutput;
         if (!sse.started && output.text) sse.send(choice(output.text, null));
         sse.send({ ...choice('', output.finishReason), ...(body.stream_options?.include_usage ? { usage: usageOf(output) } : {}), agora: agoraExtension(result) });
-        sse.end();
-      } catch (err) {
-        if (!sse.started) throw err;
-        request.log.warn({ err }, 'stream failed');
-        sse.send(toOpenAiError(err).body);
-        reply.raw.end();
-      }
-      return reply;
+      });
     },
   );
 

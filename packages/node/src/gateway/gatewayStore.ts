@@ -1,9 +1,7 @@
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Address, Hex } from 'viem';
 import { AgoraError } from '@agora/sdk';
+import { openDurableDatabase } from '../store/openDurableDatabase.ts';
 
 /** A channel the gateway pays a provider through, as the gateway last left it. */
 export type GatewayChannel = {
@@ -38,10 +36,7 @@ export function hashApiKey(key: string): string {
  * store.upsertApiKey({ name: 'alice', keyHash: hashApiKey('sk-…'), spendLimit: 5_000_000n })
  */
 export function openGatewayStore(init: { path: string }) {
-  if (init.path !== ':memory:') mkdirSync(dirname(init.path), { recursive: true });
-  const db = new Database(init.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openDurableDatabase(init.path);
   // Amounts are decimal text (they exceed 2^53) and compared in JS inside transactions.
   db.exec(`
     CREATE TABLE IF NOT EXISTS channels (

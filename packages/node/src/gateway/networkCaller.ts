@@ -1,8 +1,8 @@
-import { isAddressEqual, type Address, type Hex, type LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import {
   AgoraError,
   hashCanonicalJson,
-  recoverInferenceReceiptSigner,
+  verifyInferenceReceipt,
   type AgoraWalletClient,
   type SignedInferenceReceipt,
 } from '@agora/sdk';
@@ -81,8 +81,9 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     if (receipt.outputHash !== hashCanonicalJson(expected.output)) mismatches.push('outputHash');
     if (receipt.channelId.toLowerCase() !== expected.channelId.toLowerCase()) mismatches.push('channelId');
     if (receipt.cumulativeAmount !== expected.cumulativeAmount) mismatches.push('cumulativeAmount');
-    const signer = await recoverInferenceReceiptSigner(domain, receipt).catch(() => undefined);
-    if (!signer || !isAddressEqual(signer, expected.offer.provider)) mismatches.push('signature');
+    // Also refuses non-canonical signatures, which a contract would not take as evidence.
+    const signed = await verifyInferenceReceipt({ domain, receipt, provider: expected.offer.provider }).then(() => true, () => false);
+    if (!signed) mismatches.push('signature');
     if (mismatches.length > 0) {
       throw new AgoraError('InvalidReceipt', `Provider ${expected.offer.provider} answered with a receipt that does not match the call (${mismatches.join(', ')}).`);
     }

@@ -1,7 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Address, Hex } from 'viem';
+import { openDurableDatabase } from '../store/openDurableDatabase.ts';
 
 /**
  * Where a job stands for this provider. `open` (seen, not decided), `accepted` (ours, not yet
@@ -65,10 +63,7 @@ type Row = {
  * for (const job of jobs.list(['accepted'])) …
  */
 export function openJobStore(init: JobStoreInit) {
-  if (init.path !== ':memory:') mkdirSync(dirname(init.path), { recursive: true });
-  const db = new Database(init.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openDurableDatabase(init.path);
   db.exec(`
     CREATE TABLE IF NOT EXISTS job_cursor (
       id         INTEGER PRIMARY KEY CHECK (id = 1),

@@ -1,8 +1,6 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Hex } from 'viem';
 import { AgoraError, type SignedVoucher } from '@agora/sdk';
+import { openDurableDatabase } from './openDurableDatabase.ts';
 
 /** The newest voucher a provider accepted on a channel, and how much of it is on-chain already. */
 export type StoredVoucher = SignedVoucher & {
@@ -68,10 +66,7 @@ export type VoucherStoreInit = {
  * for (const v of store.listUnredeemed()) await redeemVoucher(client, { voucher: v })
  */
 export function openVoucherStore(init: VoucherStoreInit) {
-  if (init.path !== ':memory:') mkdirSync(dirname(init.path), { recursive: true });
-  const db = new Database(init.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openDurableDatabase(init.path);
   db.exec(`
     CREATE TABLE IF NOT EXISTS vouchers (
       channel_id        TEXT PRIMARY KEY,
