@@ -31,3 +31,4 @@ export * from './gateway/openaiErrors.ts';
 export * from './gateway/gatewayApp.ts';
 export * from './gateway/startGateway.ts';
 export * from './devnet/startLocalNetwork.ts';
+export * from './provider/models/onnxServedModel.ts';

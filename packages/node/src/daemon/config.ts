@@ -6,6 +6,8 @@ const amount = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative(
 
 const servedModelConfig = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('digits'), path: z.string().min(1), name: z.string().optional(), price: amount }),
+  /** Any ONNX file with a float32 input and output: input `{ data, dims }`, output `{ name, dims, data }`. */
+  z.object({ kind: z.literal('onnx'), path: z.string().min(1), name: z.string().min(1), price: amount }),
   z.object({ kind: z.literal('gguf'), path: z.string().min(1), name: z.string().optional(), quantization: z.string().optional(), price: amount }),
   z.object({ kind: z.literal('ocr'), name: z.string().optional(), price: amount }),
 ]);

@@ -26,6 +26,7 @@ import type { ServedModel } from '../provider/servedModel.ts';
 import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts';
 import { createLlamaServedModel } from '../provider/models/llamaServedModel.ts';
 import { createOcrServedModel } from '../provider/models/ocrServedModel.ts';
+import { createOnnxServedModel } from '../provider/models/onnxServedModel.ts';
 import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
@@ -50,6 +51,8 @@ function createServedModel(model: ServedModelConfig): Promise<ClosableModel> {
   switch (model.kind) {
     case 'digits':
       return createDigitsServedModel({ path: model.path, pricePerCall: model.price, ...(model.name ? { name: model.name } : {}) });
+    case 'onnx':
+      return createOnnxServedModel({ path: model.path, pricePerCall: model.price, name: model.name });
     case 'gguf':
       return createLlamaServedModel({ path: model.path, pricePerCall: model.price, ...(model.name ? { name: model.name } : {}), ...(model.quantization ? { quantization: model.quantization } : {}) });
     case 'ocr':
