@@ -222,6 +222,13 @@ describe('gateway (OpenAI API over the network)', () => {
     }
   });
 
+  it('exposes Prometheus metrics by route and status', async () => {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(text).toMatch(/agora_gateway_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+    expect(text).toMatch(/agora_gateway_requests_total\{route="\/v1\/chat\/completions",status="429"\} 1/);
+    expect(text).toMatch(/agora_gateway_signed_amount [1-9]/);
+  });
+
   it('picks up its channels where it left off after a restart (no channel refused, none reopened)', async () => {
     const before = gateway.channels();
     await gateway.stop();

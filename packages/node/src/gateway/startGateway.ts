@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LocalAccount } from 'viem';
 import type { AgoraWalletClient } from '@agora/sdk';
 import type { GatewayConfig } from '../daemon/config.ts';
@@ -51,6 +52,18 @@ export async function startGateway(init: {
     });
     const caller = createNetworkCaller({ client, catalog, pool, store, log: (level, event, fields) => log[level](fields, event) });
     const app = await buildGatewayApp({ catalog, caller, store, logger: log.child({ component: 'gateway-http' }) });
+    // Prometheus: calls by route and status (route templates only, so URLs cannot grow the registry).
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const requests = new Counter({ name: 'agora_gateway_requests_total', help: 'Gateway requests answered, by route and status', labelNames: ['route', 'status'], registers: [metrics] });
+    const signed = new Gauge({ name: 'agora_gateway_signed_amount', help: 'Total amount signed in vouchers over all channels (token base units)', registers: [metrics] });
+    app.addHook('onResponse', async (request, reply) => {
+      requests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    });
+    app.get('/metrics', async (_request, reply) => {
+      signed.set(Number(pool.listChannels().reduce((sum, c) => sum + c.cumulative, 0n)));
+      return reply.type(metrics.contentType).send(await metrics.metrics());
+    });
     const url = await app.listen({ host: config.host, port: config.port });
     log.info({ url, wallet: client.account.address }, 'gateway listening');
     let stopping: Promise<void> | undefined;
