@@ -222,6 +222,49 @@ describe('gateway (OpenAI API over the network)', () => {
     }
   });
 
+  it('a client that leaves mid-stream costs nothing: the provider credits the call and the gateway spends that credit next', async () => {
+    const net = () => gateway.channels().reduce((sum, c) => sum + c.cumulative - c.credit, 0n);
+    const retiredBefore = gateway.channels().filter((c) => c.retired).length;
+    const before = net();
+    const controller = new AbortController();
+    const stream = await openai.chat.completions.create(
+      { model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'a long story' }], max_tokens: 400, stream: true },
+      { signal: controller.signal },
+    );
+    let pieces = 0;
+    try {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content) pieces++;
+        if (pieces === 1) controller.abort();
+      }
+    } catch {
+      // the client's own abort
+    }
+    expect(pieces).toBe(1);
+    // The next calls may find the provider's refund not landed yet: the gateway corrects its view from the provider's answer.
+    for (const content of ['right after', 'a moment later']) {
+      await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content }], max_tokens: 4 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'and once more' }], max_tokens: 4 });
+    expect(gateway.channels().filter((c) => c.retired).length).toBe(retiredBefore);
+    // Paid net of credit: exactly the three calls that were answered.
+    expect(net() - before).toBe(3n * CHEAP.gguf);
+  });
+
+  it('answers unknown routes 404 and malformed message parts 400, in OpenAI’s shape', async () => {
+    const unknown = await fetch(`${gateway.url}/v1/no-such-route`, { headers: { authorization: 'Bearer nope' } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'unknown_route', type: 'invalid_request_error' } });
+    const badPart = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MAIN_KEY}` },
+      body: JSON.stringify({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: [null] }] }),
+    });
+    expect(badPart.status).toBe(400);
+    expect(await badPart.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+  });
+
   it('exposes Prometheus metrics by route and status', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(text).toMatch(/agora_gateway_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);

@@ -89,10 +89,18 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
   ];
   if (init.blockTime) args.push('--block-time', String(init.blockTime));
   const binary = anvilCommand();
-  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C must not kill the chain before the daemons on it
+  // have drained (providers redeem what they are owed on the way out). It is stopped explicitly,
+  // and killed when this process exits however it exits, so it never outlives us.
+  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // 'close' also fires when the spawn itself failed (ENOENT, EACCES), unlike 'exit'.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const running = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  const killOnExit = () => {
+    if (running()) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void closed.then(() => process.removeListener('exit', killOnExit));
   const stop = async () => {
     if (running()) child.kill('SIGTERM');
     await closed;

@@ -17,18 +17,26 @@ export type ChannelPoolInit = {
 export type CallOutcome =
   /** Answered with a valid receipt: the payment is spent. */
   | 'served'
-  /** Not served, and the provider keeps the payment as credit for later calls on the channel (or never stored it). */
+  /** Not served: the provider keeps the payment as credit on the channel (or never stored the voucher). */
   | 'unserved'
-  /** The provider says the credit the gateway counted on does not exist: pay in full next time. */
-  | 'creditRefused'
-  /** The provider refuses this channel for good (closed, unknown, replay after lost state). */
+  /** The provider refuses this channel for good (closed, unknown, not ours, or ahead of what the gateway signed). */
   | 'channelRefused';
+
+/** Where a channel stands in the provider's books, as its answers say. */
+export type ProviderChannelView = { accepted: bigint; credit: bigint };
 
 /** One channel held for one call: at most one call is in flight per channel. */
 export type ChannelLease = {
   channel: GatewayChannel;
-  /** Signs the voucher for this call (persisting the new amounts first) and says what it costs the channel. */
+  /** Signs the voucher for this call (persisting the new amounts first). */
   pay(requestHash: Hex, price: bigint): Promise<SignedVoucher>;
+  /**
+   * Takes the provider's view of the channel as the truth for the credit: what the gateway signed
+   * beyond what the provider accepted, plus the provider's credit, is what the next call may use.
+   * A provider that holds more than the gateway ever signed means the gateway lost its state:
+   * the channel is retired at release.
+   */
+  sync(view: ProviderChannelView): void;
   /** Records how the call ended and gives the channel back to the pool. */
   release(outcome: CallOutcome): void;
 };
@@ -43,7 +51,9 @@ type Lane = { channels: GatewayChannel[]; busy: Set<string>; opening: number; wa
  * voucher that uses it is signed, so a restart never signs less than it already sent.
  *
  * Failed calls are never paid twice: the provider keeps an unserved call's payment as credit on
- * the channel, and the pool counts that credit against the next voucher there.
+ * the channel, and the pool counts that credit against the next voucher there. Every provider
+ * answer says where the channel stands in its books, and the pool takes that as the truth, so a
+ * call cut off mid-way (client gone, connection lost) cannot leave the two sides disagreeing.
  *
  * @example
  * const lease = await pool.acquire({ provider, modelId, price })
@@ -96,6 +106,9 @@ export function createChannelPool(init: ChannelPoolInit) {
   function lease(lane: Lane, channel: GatewayChannel): ChannelLease {
     let price = 0n;
     let released = false;
+    let synced = false;
+    let behind = false;
+    let dirty = false;
     return {
       channel,
       async pay(requestHash, callPrice) {
@@ -106,20 +119,31 @@ export function createChannelPool(init: ChannelPoolInit) {
         store.saveChannel(channel); // on disk before the provider can see the voucher
         return signVoucher(client.account, domain, { channelId: channel.channelId, cumulativeAmount: channel.cumulative, requestHash });
       },
+      sync({ accepted, credit }) {
+        synced = true;
+        if (accepted > channel.cumulative) return void (behind = true);
+        const corrected = channel.cumulative - accepted + credit;
+        dirty ||= corrected !== channel.credit;
+        channel.credit = corrected;
+      },
       release(outcome) {
         if (released) return;
         released = true;
-        if (outcome !== 'served') channel.credit += price;
-        if (outcome === 'creditRefused') channel.credit = 0n;
-        if (outcome === 'channelRefused') {
-          channel.retired = true;
-          lane.channels = lane.channels.filter((c) => c !== channel);
-          log('channel retired', { channelId: channel.channelId });
+        try {
+          // Without word from the provider, an unserved call's payment is assumed to be credited
+          // (the provider credits calls that fail or are cut off); its next answer corrects it.
+          if (outcome !== 'served' && !synced) channel.credit += price;
+          if (outcome === 'channelRefused' || behind) {
+            channel.retired = true;
+            lane.channels = lane.channels.filter((c) => c !== channel);
+            log('channel retired', { channelId: channel.channelId, reason: behind ? 'the provider holds more than the gateway signed' : 'refused by the provider' });
+          }
+          // A served call that changed nothing since pay() saved the amounts: skip the disk flush.
+          if (outcome !== 'served' || dirty || behind) store.saveChannel(channel);
+        } finally {
+          lane.busy.delete(channel.channelId);
+          wake(lane);
         }
-        // A served call changed nothing since pay() saved the amounts: skip the disk flush.
-        if (outcome !== 'served') store.saveChannel(channel);
-        lane.busy.delete(channel.channelId);
-        wake(lane);
       },
     };
   }
@@ -158,6 +182,8 @@ export function createChannelPool(init: ChannelPoolInit) {
             return lease(lane, channel);
           } finally {
             lane.opening--;
+            // An open that failed frees its slot: a caller waiting for it may open one itself.
+            wake(lane);
           }
         }
         await new Promise<void>((resolve, reject) => {

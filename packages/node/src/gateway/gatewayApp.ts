@@ -157,6 +157,9 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
   const app = Fastify({
     ...(init.logger ? { loggerInstance: init.logger } : { logger: false }),
     bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024,
+    // JSON bodies come typed: a wrong type is the caller's mistake to hear about, not to be coerced
+    // (fastify's default would turn `[null]` into `""` and `"5"` into 5).
+    ajv: { customOptions: { coerceTypes: false } },
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -173,7 +176,8 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
 
   // Every /v1 route needs an API key: it is what the spend limit is counted against.
   app.addHook('onRequest', async (request: FastifyRequest & { keyHash?: string }) => {
-    if (!request.url.startsWith('/v1/')) return;
+    // Unknown routes fall through to the 404 handler: a missing key is not the problem there.
+    if (!request.url.startsWith('/v1/') || request.routeOptions.url === undefined) return;
     const header = request.headers.authorization;
     const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
     if (!key) throw gatewayError('MissingApiKey', 'No API key: send "Authorization: Bearer <key>".');
@@ -221,7 +225,14 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
             messages: {
               type: 'array',
               minItems: 1,
-              items: { type: 'object', required: ['role'], properties: { role: { type: 'string' }, content: { anyOf: [{ type: 'string' }, { type: 'array' }, { type: 'null' }] } } },
+              items: {
+                type: 'object',
+                required: ['role'],
+                properties: {
+                  role: { type: 'string' },
+                  content: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, text: { type: 'string' } } } }, { type: 'null' }] },
+                },
+              },
             },
           },
         },

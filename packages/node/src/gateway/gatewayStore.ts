@@ -78,6 +78,8 @@ export function openGatewayStore(init: { path: string }) {
      ON CONFLICT(key_hash) DO UPDATE SET name = excluded.name, spend_limit = excluded.spend_limit`,
   );
   const setSpent = db.prepare('UPDATE api_keys SET spent = ? WHERE key_hash = ?');
+  const allKeyHashes = db.prepare<[], { key_hash: string }>('SELECT key_hash FROM api_keys');
+  const deleteKey = db.prepare('DELETE FROM api_keys WHERE key_hash = ?');
 
   const reserve = db.transaction((keyHash: string, amount: bigint): ApiKeyRecord => {
     const row = selectKey.get(keyHash);
@@ -103,6 +105,11 @@ export function openGatewayStore(init: { path: string }) {
     /** Adds a key, or updates its name and limit (its spend so far stays). */
     upsertApiKey(key: { name: string; keyHash: string; spendLimit: bigint }) {
       upsertKey.run(key.keyHash, key.name, key.spendLimit.toString());
+    },
+    /** Forgets every key not in `keyHashes` (the config is the list of valid keys: one removed from it stops working). */
+    retainApiKeys(keyHashes: string[]) {
+      const keep = new Set(keyHashes);
+      for (const { key_hash } of allKeyHashes.all()) if (!keep.has(key_hash)) deleteKey.run(key_hash);
     },
     getApiKey(keyHash: string): ApiKeyRecord | undefined {
       const row = selectKey.get(keyHash);

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem';
-import { getModels, getOffersForModel, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
+import { AgoraError, getModels, getOffersForModel, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
 
 /** A registered model as the gateway shows it: its on-chain record and a name users can type. */
 export type CatalogModel = GetModelReturnType & { name: string };
@@ -14,6 +14,14 @@ export function modelName(model: GetModelReturnType): string {
   return model.metadataURI.startsWith(METADATA_PREFIX) && model.metadataURI.length > METADATA_PREFIX.length
     ? model.metadataURI.slice(METADATA_PREFIX.length)
     : model.modelId;
+}
+
+/** A failed chain read, as the gateway's users see it (503: try again later). */
+function chainUnavailable(cause: unknown): never {
+  throw new AgoraError('ChainUnavailable', 'The gateway cannot read the network’s models and offers from the chain right now.', {
+    cause,
+    fix: 'retry in a moment; if it lasts, the gateway’s RPC endpoint is down.',
+  });
 }
 
 /**
@@ -32,7 +40,7 @@ export function createModelCatalog(init: { client: AgoraClient; ttlMs?: number }
 
   function listModels(): Promise<CatalogModel[]> {
     if (!models || Date.now() - models.at > ttlMs) {
-      const list = getModels(init.client).then((all) => all.map((m) => ({ ...m, name: modelName(m) })));
+      const list = getModels(init.client).then((all) => all.map((m) => ({ ...m, name: modelName(m) })), chainUnavailable);
       // A failed read is not cached: the next request tries the chain again.
       list.catch(() => (models = undefined));
       models = { at: Date.now(), list };
@@ -44,8 +52,9 @@ export function createModelCatalog(init: { client: AgoraClient; ttlMs?: number }
     const key = modelId.toLowerCase();
     const cached = offers.get(key);
     if (cached && Date.now() - cached.at <= ttlMs) return cached.list;
-    const list = getOffersForModel(init.client, { modelId }).then((all) =>
-      all.filter((o) => o.endpoint.length > 0).map((o) => ({ provider: o.provider, endpoint: o.endpoint, price: o.pricePerUnit })),
+    const list = getOffersForModel(init.client, { modelId }).then(
+      (all) => all.filter((o) => o.endpoint.length > 0).map((o) => ({ provider: o.provider, endpoint: o.endpoint, price: o.pricePerUnit })),
+      chainUnavailable,
     );
     list.catch(() => offers.delete(key));
     offers.set(key, { at: Date.now(), list });

@@ -6,7 +6,7 @@ import {
   type AgoraWalletClient,
   type SignedInferenceReceipt,
 } from '@agora/sdk';
-import { callProvider } from '../provider/providerClient.ts';
+import { callProvider, ProviderCallError } from '../provider/providerClient.ts';
 import type { ChannelPool, CallOutcome } from './channelPool.ts';
 import type { GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
@@ -42,7 +42,9 @@ export type NetworkCallResult = {
 };
 
 /** Provider refusals that mean "this channel is unusable": open another one. */
-const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherReplayed', 'VoucherRaced', 'ChannelExhausted', 'VoucherForged']);
+const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherForged']);
+/** Refusals of a voucher whose amount did not match the provider's books: set the view right and pay again. */
+const AMOUNT_REFUSALS = new Set(['VoucherUnderpaid', 'VoucherReplayed', 'VoucherRaced', 'ChannelExhausted']);
 
 /** The statuses a provider failure is answered with to the gateway's user. */
 function clientFacing(err: unknown, status: number, code: string, message: string): AgoraError {
@@ -94,6 +96,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     const modelId = model.modelId;
     const requestHash = hashCanonicalJson({ modelId, input, params: params.params });
     const tried = new Set<string>();
+    const refusals = new Map<string, number>();
     let lastError: unknown;
     const maxAttempts = init.maxAttempts ?? 3;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -114,7 +117,9 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         store.refundSpend(params.keyHash, offer.price);
         if (params.signal?.aborted) throw err;
         // The gateway's own wallet could not open or top up a channel: nothing the caller can fix.
-        throw clientFacing(err, 503, 'GatewayCannotPay', `The gateway cannot pay provider ${offer.provider} right now: ${err instanceof AgoraError ? err.shortMessage : String(err)}`);
+        log('warn', 'cannot open or top up a channel', { provider: offer.provider, err: err instanceof Error ? err.message : String(err) });
+        // Only the short message goes to the client: a raw RPC error can carry the RPC URL (often with a key in it).
+        throw clientFacing(err, 503, 'GatewayCannotPay', `The gateway cannot pay provider ${offer.provider} right now${err instanceof AgoraError ? `: ${err.shortMessage}` : '.'}`);
       });
       try {
         const voucher = await lease.pay(requestHash, offer.price);
@@ -129,6 +134,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
           ...(params.signal ? { signal: params.signal } : {}),
         });
         outcome = 'served';
+        if (answer.channel) lease.sync(answer.channel);
         await checkReceipt(answer.receipt, { offer, modelId, input, params: params.params, output: answer.output, channelId: voucher.channelId, cumulativeAmount: voucher.cumulativeAmount }).catch((err: unknown) => {
           cool(offer.provider, 'invalid receipt');
           throw clientFacing(err, 502, 'InvalidReceipt', (err as Error).message);
@@ -137,20 +143,27 @@ export function createNetworkCaller(init: NetworkCallerInit) {
       } catch (err) {
         if (outcome === 'served') throw err;
         lastError = err;
-        const status = (err as { status?: number }).status;
+        const status = err instanceof ProviderCallError ? err.status : undefined;
         const code = err instanceof AgoraError ? err.code : undefined;
-        const charged = (err as { charged?: boolean }).charged;
-        if (code === 'VoucherUnderpaid') outcome = 'creditRefused';
-        else if (code && CHANNEL_REFUSALS.has(code)) outcome = 'channelRefused';
-        if (charged !== true) store.refundSpend(params.keyHash, offer.price);
-        if (params.signal?.aborted) throw err;
+        if (err instanceof ProviderCallError && err.channel) lease.sync(err.channel);
+        if (code && CHANNEL_REFUSALS.has(code)) outcome = 'channelRefused';
+        // A call cut off after tokens reached the user is charged; otherwise only what the provider kept.
+        const charged = (err instanceof ProviderCallError && err.charged === true) || (streamed && params.signal?.aborted === true);
+        if (!charged) store.refundSpend(params.keyHash, offer.price);
+        if (params.signal?.aborted) throw clientFacing(err, 499, 'ClientClosedRequest', 'The client closed the request.');
         if (status === 400 || status === 413) {
           throw clientFacing(err, status, status === 400 ? 'InvalidInput' : 'PayloadTooLarge', err instanceof AgoraError ? err.shortMessage : String(err));
         }
         // Tokens already reached the user: the call cannot be replayed elsewhere.
         if (streamed) throw clientFacing(err, 502, 'ProviderFailed', `Provider ${offer.provider} failed while streaming.`);
-        if (outcome === 'unserved') {
-          tried.add(offer.provider.toLowerCase());
+        const provider = offer.provider.toLowerCase();
+        const refusedAmount = code !== undefined && AMOUNT_REFUSALS.has(code);
+        // An amount refusal with the provider's view of the channel is retried there once the view
+        // is corrected; a second one in the same call (or one without a view) skips the provider.
+        const retryHere = refusedAmount && err instanceof ProviderCallError && err.channel !== undefined && (refusals.get(provider) ?? 0) === 0;
+        if (refusedAmount) refusals.set(provider, (refusals.get(provider) ?? 0) + 1);
+        if (outcome !== 'channelRefused' && !retryHere) {
+          tried.add(provider);
           cool(offer.provider, code ?? (err as Error).message);
         }
         log('info', 'provider call failed; trying again', { provider: offer.provider, code, status, outcome });

@@ -15,6 +15,8 @@ const BY_CODE: Record<string, { status: number; type: string; code: string }> = 
   PayloadTooLarge: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
   NoProvider: { status: 503, type: 'server_error', code: 'no_provider' },
   GatewayCannotPay: { status: 503, type: 'server_error', code: 'gateway_cannot_pay' },
+  ClientClosedRequest: { status: 499, type: 'invalid_request_error', code: 'client_closed_request' },
+  ChainUnavailable: { status: 503, type: 'server_error', code: 'chain_unavailable' },
   ProviderFailed: { status: 502, type: 'server_error', code: 'provider_failed' },
   InvalidReceipt: { status: 502, type: 'server_error', code: 'invalid_receipt' },
 };

@@ -38,9 +38,9 @@ export async function startGateway(init: {
   const { client, config, log } = init;
   const store = openGatewayStore({ path: join(init.stateDir, 'gateway.db') });
   try {
-    for (const key of config.apiKeys) {
-      store.upsertApiKey({ name: key.name, keyHash: key.keyHash ?? hashApiKey(key.key!), spendLimit: key.spendLimit });
-    }
+    const keyHashes = config.apiKeys.map((key) => key.keyHash ?? hashApiKey(key.key!));
+    config.apiKeys.forEach((key, i) => store.upsertApiKey({ name: key.name, keyHash: keyHashes[i]!, spendLimit: key.spendLimit }));
+    store.retainApiKeys(keyHashes);
     if (config.apiKeys.length === 0) log.warn('the gateway has no API keys configured: every /v1 call will be refused (add gateway.apiKeys)');
     const catalog = createModelCatalog({ client });
     const pool = createChannelPool({

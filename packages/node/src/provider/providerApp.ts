@@ -46,6 +46,9 @@ const PAYMENT_STATUS: Record<string, number> = {
 };
 
 /** `stream` asks for server-sent events (models that stream only); it is not part of the request hash. */
+/** A channel as the provider's store has it (decimal strings): see `channelState` in buildProviderApp. */
+export type ChannelState = { accepted: string; credit: string };
+
 type InferBody = { input: unknown; params?: Record<string, unknown>; stream?: boolean };
 
 /**
@@ -87,6 +90,16 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
     return channel;
   }
 
+  /**
+   * Where a channel stands in this provider's books: the newest voucher amount it accepted and the
+   * credit the buyer has (paid, not served). Sent with every answer and payment refusal on a known
+   * channel, so a buyer that lost track (a call cut off, a crash) can set its own view right.
+   */
+  function channelState(channelId: Hex): ChannelState | undefined {
+    const stored = store.get(channelId);
+    return stored ? { accepted: stored.cumulativeAmount.toString(), credit: stored.credit.toString() } : undefined;
+  }
+
   const app = Fastify({
     ...(init.logger ? { loggerInstance: init.logger } : { logger: false }),
     bodyLimit: init.bodyLimit ?? 4 * 1024 * 1024,
@@ -99,7 +112,8 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: err.code, status }, err.message);
     const code = err instanceof AgoraError ? err.code : status === 413 ? 'PayloadTooLarge' : status === 400 ? 'BadRequest' : 'InternalError';
-    void reply.status(status).send({ error: { code, message: err instanceof AgoraError ? err.shortMessage : err.message, fix: err instanceof AgoraError ? err.fix : undefined } });
+    const channel = (err as { channel?: ChannelState }).channel;
+    void reply.status(status).send({ error: { code, message: err instanceof AgoraError ? err.shortMessage : err.message, fix: err instanceof AgoraError ? err.fix : undefined, ...(channel ? { channel } : {}) } });
   });
 
   app.get('/health', async () => ({ status: 'ok', provider: me.address, chainId: domain.chainId }));
@@ -173,7 +187,11 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
           fix: `sign the voucher with requestHash ${requestHash} (keccak256 of the canonical JSON of {modelId, input, params}).`,
         });
       }
-      const { call } = await acceptPayment(voucher, model);
+      const { call } = await acceptPayment(voucher, model).catch((err: unknown) => {
+        // Say where the channel stands, so the buyer can correct its view instead of guessing.
+        const channel = channelState(voucher.channelId);
+        throw channel && err instanceof Error ? Object.assign(err, { channel }) : err;
+      });
       const controller = new AbortController();
       // The client went away before the answer was sent: stop the model. (The request's own
       // 'close' fires as soon as its body is read, so listen on the response.)
@@ -207,14 +225,15 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
             message,
             charged: false,
             ...(credit === undefined ? {} : { credit: credit.toString() }),
+            ...(credit === undefined ? {} : { channel: channelState(voucher.channelId) }),
             fix: `the payment is kept as credit on channel ${voucher.channelId}: the next voucher on it needs to add only what the credit does not cover.`,
           },
         };
       };
       /**
        * The answer to a call that ran: its output and a receipt binding input, output and payment.
-       * The call is recorded as answered before the answer goes out (a crash in between loses the
-       * provider one call, never the buyer).
+       * The call is recorded as answered before the answer goes out: a crash in between leaves the
+       * buyer without an answer it paid for (one call at most).
        */
       const answer = async (output: unknown) => {
         const receipt = await signInferenceReceipt(me, domain, {
@@ -228,7 +247,7 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         // The client left while the model ran on (a model that ignores the signal): not answered.
         controller.signal.throwIfAborted();
         store.finish(call);
-        return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() } };
+        return { modelId, output, receipt: { ...receipt, cumulativeAmount: receipt.cumulativeAmount.toString() }, channel: channelState(voucher.channelId) };
       };
 
       if (!(request.body.stream === true && model.streams === true)) {

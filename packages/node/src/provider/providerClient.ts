@@ -39,17 +39,26 @@ export class ProviderCallError extends AgoraError {
   readonly credit: bigint | undefined;
   /** The provider's quote, on `PaymentRequired` (402 without a voucher). */
   readonly quote: ProviderQuote | undefined;
+  /** The channel in the provider's books, when the call named a channel the provider knows. */
+  readonly channel: ProviderChannelState | undefined;
 
   constructor(
     code: string,
     shortMessage: string,
-    parameters: AgoraErrorParameters & { status?: number | undefined; charged?: boolean | undefined; credit?: bigint | undefined; quote?: ProviderQuote | undefined } = {},
+    parameters: AgoraErrorParameters & {
+      status?: number | undefined;
+      charged?: boolean | undefined;
+      credit?: bigint | undefined;
+      quote?: ProviderQuote | undefined;
+      channel?: ProviderChannelState | undefined;
+    } = {},
   ) {
     super(code, shortMessage, parameters);
     this.status = parameters.status;
     this.charged = parameters.charged;
     this.credit = parameters.credit;
     this.quote = parameters.quote;
+    this.channel = parameters.channel;
   }
 }
 
@@ -72,11 +81,23 @@ export type CallProviderParameters = {
   fetch?: typeof globalThis.fetch | undefined;
 };
 
+/** Where the channel stands in the provider's books after a call: the newest voucher amount it accepted and the buyer's credit there. */
+export type ProviderChannelState = { accepted: bigint; credit: bigint };
+
+/** Reads the `channel` field of a provider answer or error, if well-formed. */
+function parseChannelState(value: unknown): ProviderChannelState | undefined {
+  const { accepted, credit } = (value ?? {}) as { accepted?: unknown; credit?: unknown };
+  const amount = (v: unknown) => typeof v === 'string' && /^\d{1,78}$/.test(v);
+  return amount(accepted) && amount(credit) ? { accepted: BigInt(accepted as string), credit: BigInt(credit as string) } : undefined;
+}
+
 export type CallProviderReturnType = {
   modelId: Hex;
   output: unknown;
   /** The provider's signed receipt binding input, params, output and payment (amounts as bigint). */
   receipt: SignedInferenceReceipt;
+  /** The channel in the provider's books after this call (providers that predate it leave it out). */
+  channel?: ProviderChannelState | undefined;
 };
 
 export type CallProviderErrorType = ProviderCallError;
@@ -194,12 +215,12 @@ function invalidAnswer(url: string, status: number, what: string, cause?: unknow
 const isHexString = (v: unknown): v is Hex => typeof v === 'string' && /^0x[0-9a-fA-F]*$/.test(v);
 
 function parseAnswer(body: unknown, url: string): CallProviderReturnType {
-  const { modelId, output, receipt } = (body ?? {}) as { modelId?: unknown; output?: unknown; receipt?: Record<string, unknown> };
+  const { modelId, output, receipt, channel } = (body ?? {}) as { modelId?: unknown; output?: unknown; receipt?: Record<string, unknown>; channel?: unknown };
   const fields = ['modelId', 'inputHash', 'paramsHash', 'outputHash', 'channelId', 'provider', 'signature'] as const;
   if (!isHexString(modelId) || !receipt || !fields.every((f) => isHexString(receipt[f])) || typeof receipt.cumulativeAmount !== 'string' || !/^\d+$/.test(receipt.cumulativeAmount)) {
     throw invalidAnswer(url, 200, 'is not { modelId, output, receipt }');
   }
-  return { modelId, output, receipt: { ...(receipt as unknown as SignedInferenceReceipt), cumulativeAmount: BigInt(receipt.cumulativeAmount) } };
+  return { modelId, output, receipt: { ...(receipt as unknown as SignedInferenceReceipt), cumulativeAmount: BigInt(receipt.cumulativeAmount) }, channel: parseChannelState(channel) };
 }
 
 function errorFromBody(body: unknown, status: number, url: string): ProviderCallError {
@@ -213,6 +234,7 @@ function errorFromBody(body: unknown, status: number, url: string): ProviderCall
     charged: typeof error.charged === 'boolean' ? error.charged : undefined,
     credit,
     quote: parsedQuote,
+    channel: parseChannelState(error.channel),
     fix: typeof error.fix === 'string' ? error.fix : undefined,
     metaMessages: [`Provider: ${url}`],
   });
