@@ -123,7 +123,11 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
     };
     // The first provider registers the models; the others then only add their offers, in parallel.
     await startProvider(DEVNET_PROVIDERS[0]!, 0);
-    await Promise.all(DEVNET_PROVIDERS.slice(1).map((p, i) => startProvider(p, i + 1)));
+    // allSettled, not all: if one fails, the other must have finished starting before stop() runs,
+    // or it would keep its port and timers after the failure.
+    const started = await Promise.allSettled(DEVNET_PROVIDERS.slice(1).map((p, i) => startProvider(p, i + 1)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
 
     const gatewayDir = join(runDir, 'gateway');
     const apiKey = devApiKey(join(init.stateDir, 'gateway'));
