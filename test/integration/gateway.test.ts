@@ -3,11 +3,14 @@
 // through channels, each answer carrying a provider's receipt; bad input is refused in OpenAI's
 // error shape and changes nothing.
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import pino from 'pino';
+import type { Hex } from 'viem';
 import { getChannel, recoverInferenceReceiptSigner } from '@agora/sdk';
 import {
   ADMIN_TOKEN_FILE,
@@ -24,6 +27,7 @@ import {
   type AgoraNode,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { makeProvider } from '../support/market.ts';
 
 const CHEAP = { gguf: 2_000n, digits: 1_000n };
 const DEAR = { gguf: 3_000n, digits: 1_500n };
@@ -65,6 +69,7 @@ beforeAll(async () => {
     config: gatewayConfigSchema.parse({
       port: 0,
       channelDeposit: '100000',
+      providerTimeoutMs: 1_000,
       apiKeys: [
         { name: 'main', key: MAIN_KEY, spendLimit: '1000000000' },
         { name: 'tiny', key: TINY_KEY, spendLimit: (2n * CHEAP.gguf).toString() },
@@ -279,7 +284,7 @@ describe('gateway (OpenAI API over the network)', () => {
       client: devnet.as('buyer1') as Parameters<typeof startGateway>[0]['client'],
       stateDir: join(dir, 'gateway'),
       log: pino({ level: 'silent' }),
-      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
+      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', providerTimeoutMs: 1_000, apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
     });
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: MAIN_KEY, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'after restart' }], max_tokens: 4 });
@@ -288,6 +293,24 @@ describe('gateway (OpenAI API over the network)', () => {
     expect(after.filter((c) => c.retired)).toEqual([]);
     const signed = (list: { cumulative: bigint }[]) => list.reduce((sum, c) => sum + c.cumulative, 0n);
     expect(signed(after) - signed(before)).toBe(CHEAP.gguf);
+  });
+
+  it('skips a provider that takes calls but never answers', async () => {
+    // The cheapest offer now comes from a staked provider whose endpoint accepts connections and stays silent.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const models = await openai.models.list();
+      const llama = models.data.find((m) => m.id === 'agora/tiny-llama') as unknown as { agora: { modelId: Hex } };
+      const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      await makeProvider(devnet, 'provider3', { endpoint, modelIds: [llama.agora.modelId], price: CHEAP.gguf / 2n });
+      await new Promise((resolve) => setTimeout(resolve, 5_100)); // the gateway's offer cache
+      const answer = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'anyone?' }], max_tokens: 4 });
+      expect((answer as typeof answer & { agora: { provider: string } }).agora.provider).toBe(providers[0]!.address);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('moves to the next provider when the cheapest one is gone', async () => {

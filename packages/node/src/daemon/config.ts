@@ -25,6 +25,8 @@ export const gatewayConfigSchema = z.object({
   channelDeposit: amount.default(10_000_000n),
   /** Most channels (hence calls in flight) to one provider for one model. */
   maxChannelsPerProvider: z.number().int().min(1).max(64).default(4),
+  /** How long a provider may stay silent (until its answer, or between streamed tokens) before the call moves on, ms. */
+  providerTimeoutMs: z.number().int().positive().default(120_000),
   apiKeys: z.array(apiKeyConfig).default([]),
 });
 

@@ -20,6 +20,11 @@ export type NetworkCallerInit = {
   cooldownMs?: number;
   /** Most providers tried for one call (default 3). */
   maxAttempts?: number;
+  /**
+   * How long a provider may stay silent, ms (default 120 s): until its answer, or between two
+   * streamed tokens. A provider that hangs is then skipped like one that failed.
+   */
+  providerTimeoutMs?: number;
   log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
 };
 
@@ -121,8 +126,22 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         // Only the short message goes to the client: a raw RPC error can carry the RPC URL (often with a key in it).
         throw clientFacing(err, 503, 'GatewayCannotPay', `The gateway cannot pay provider ${offer.provider} right now${err instanceof AgoraError ? `: ${err.shortMessage}` : '.'}`);
       });
+      // The attempt ends when the caller leaves or when the provider stays silent too long.
+      const attemptController = new AbortController();
+      const onCallerAbort = () => attemptController.abort(params.signal!.reason);
+      params.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      const timeoutMs = init.providerTimeoutMs ?? 120_000;
+      let silence: NodeJS.Timeout | undefined;
+      const armSilenceTimer = () => {
+        clearTimeout(silence);
+        silence = setTimeout(
+          () => attemptController.abort(new AgoraError('ProviderTimeout', `Provider ${offer.provider} said nothing for ${timeoutMs / 1000} s.`)),
+          timeoutMs,
+        );
+      };
       try {
         const voucher = await lease.pay(requestHash, offer.price);
+        armSilenceTimer();
         const answer = await callProvider({
           url: offer.endpoint,
           modelId,
@@ -130,8 +149,8 @@ export function createNetworkCaller(init: NetworkCallerInit) {
           params: params.params,
           voucher,
           stream: params.onToken !== undefined,
-          ...(params.onToken ? { onToken: (text: string) => ((streamed = true), params.onToken!(text)) } : {}),
-          ...(params.signal ? { signal: params.signal } : {}),
+          ...(params.onToken ? { onToken: (text: string) => (armSilenceTimer(), (streamed = true), params.onToken!(text)) } : {}),
+          signal: attemptController.signal,
         });
         outcome = 'served';
         if (answer.channel) lease.sync(answer.channel);
@@ -168,6 +187,8 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         }
         log('info', 'provider call failed; trying again', { provider: offer.provider, code, status, outcome });
       } finally {
+        clearTimeout(silence);
+        params.signal?.removeEventListener('abort', onCallerAbort);
         lease.release(outcome);
       }
     }

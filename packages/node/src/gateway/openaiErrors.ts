@@ -18,6 +18,7 @@ const BY_CODE: Record<string, { status: number; type: string; code: string }> = 
   ClientClosedRequest: { status: 499, type: 'invalid_request_error', code: 'client_closed_request' },
   ChainUnavailable: { status: 503, type: 'server_error', code: 'chain_unavailable' },
   ProviderFailed: { status: 502, type: 'server_error', code: 'provider_failed' },
+  ProviderTimeout: { status: 504, type: 'server_error', code: 'provider_timeout' },
   InvalidReceipt: { status: 502, type: 'server_error', code: 'invalid_receipt' },
 };
 

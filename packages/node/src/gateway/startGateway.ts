@@ -50,7 +50,7 @@ export async function startGateway(init: {
       maxChannelsPerProvider: config.maxChannelsPerProvider,
       log: (event, fields) => log.info(fields, event),
     });
-    const caller = createNetworkCaller({ client, catalog, pool, store, log: (level, event, fields) => log[level](fields, event) });
+    const caller = createNetworkCaller({ client, catalog, pool, store, providerTimeoutMs: config.providerTimeoutMs, log: (level, event, fields) => log[level](fields, event) });
     const app = await buildGatewayApp({ catalog, caller, store, logger: log.child({ component: 'gateway-http' }) });
     // Prometheus: calls by route and status (route templates only, so URLs cannot grow the registry).
     const metrics = new Registry();
