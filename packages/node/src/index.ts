@@ -32,3 +32,4 @@ export * from './gateway/gatewayApp.ts';
 export * from './gateway/startGateway.ts';
 export * from './devnet/startLocalNetwork.ts';
 export * from './provider/models/onnxServedModel.ts';
+export * from './market/index.ts';

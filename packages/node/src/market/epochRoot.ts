@@ -1,0 +1,139 @@
+import { encodeAbiParameters, keccak256, type Hex } from 'viem';
+import { defaultScorePrior, getScoreSummary, type ProviderScore, type ScorePrior } from './providerScore.ts';
+
+/** Parts per million, the fixed point the scores are posted in (uint32 on-chain). */
+const PPM = 1_000_000;
+
+const LEAF_PARAMETERS = [
+  { name: 'provider', type: 'address' },
+  { name: 'modelId', type: 'bytes32' },
+  { name: 'auditPassPpm', type: 'uint32' },
+  { name: 'canaryPassPpm', type: 'uint32' },
+  { name: 'deliveryPpm', type: 'uint32' },
+  { name: 'uptimePpm', type: 'uint32' },
+  { name: 'latencyRatioPpm', type: 'uint32' },
+  { name: 'price', type: 'uint256' },
+  { name: 'calls', type: 'uint64' },
+] as const;
+
+/**
+ * A (provider, model) score as it is committed to in an epoch: fixed-point posterior means, so
+ * anyone recomputing them from the same evidence gets the same bytes.
+ */
+export type EpochScoreLeaf = {
+  provider: Hex;
+  modelId: Hex;
+  auditPassPpm: number;
+  canaryPassPpm: number;
+  deliveryPpm: number;
+  uptimePpm: number;
+  latencyRatioPpm: number;
+  price: bigint;
+  calls: bigint;
+};
+
+/** The fixed-point leaf for a score. */
+export function getEpochScoreLeaf(score: ProviderScore, prior: ScorePrior = defaultScorePrior): EpochScoreLeaf {
+  const s = getScoreSummary(score, prior);
+  const ppm = (x: number) => Math.min(0xffffffff, Math.round(x * PPM));
+  return {
+    provider: score.provider.toLowerCase() as Hex,
+    modelId: score.modelId.toLowerCase() as Hex,
+    auditPassPpm: ppm(s.auditPassRate),
+    canaryPassPpm: ppm(s.canaryPassRate),
+    deliveryPpm: ppm(s.deliveryRate),
+    uptimePpm: ppm(s.uptime),
+    latencyRatioPpm: ppm(s.latencyRatio),
+    price: BigInt(Math.round(score.price)),
+    calls: BigInt(s.calls),
+  };
+}
+
+/**
+ * The leaf hash, as OpenZeppelin's StandardMerkleTree makes it: `keccak256(keccak256(abi.encode(…)))`
+ * (hashing twice keeps a leaf from ever being mistaken for an inner node).
+ */
+export function hashEpochScoreLeaf(leaf: EpochScoreLeaf): Hex {
+  const encoded = encodeAbiParameters(LEAF_PARAMETERS, [
+    leaf.provider,
+    leaf.modelId,
+    leaf.auditPassPpm,
+    leaf.canaryPassPpm,
+    leaf.deliveryPpm,
+    leaf.uptimePpm,
+    leaf.latencyRatioPpm,
+    leaf.price,
+    leaf.calls,
+  ]);
+  return keccak256(keccak256(encoded));
+}
+
+export type EpochTree = {
+  /** Root to post on-chain; the zero hash for an epoch without scores. */
+  root: Hex;
+  /** Leaf hashes, sorted. */
+  leaves: Hex[];
+  /** Sibling hashes from the leaf up, for OpenZeppelin's `MerkleProof.verify(proof, root, leaf)`. */
+  getProof(leaf: Hex): Hex[];
+};
+
+const ZERO_HASH = `0x${'0'.repeat(64)}` as Hex;
+
+/**
+ * The merkle tree of an epoch's scores. Leaves are sorted and pairs are hashed in sorted order
+ * (OpenZeppelin's commutative keccak), so the root depends only on the set of scores, never on the
+ * order they were listed in, and proofs verify with `MerkleProof.verify`.
+ *
+ * @example
+ * const { root, getProof } = createEpochTree(scores)
+ * const proof = getProof(hashEpochScoreLeaf(getEpochScoreLeaf(scores[0])))
+ */
+export function createEpochTree(scores: Iterable<ProviderScore>, prior: ScorePrior = defaultScorePrior): EpochTree {
+  const leaves = [...scores].map((s) => hashEpochScoreLeaf(getEpochScoreLeaf(s, prior))).sort();
+  const layers: Hex[][] = [leaves];
+  while (layers[layers.length - 1]!.length > 1) {
+    const below = layers[layers.length - 1]!;
+    const above: Hex[] = [];
+    // An odd node at the end is carried up unchanged.
+    for (let i = 0; i < below.length; i += 2) above.push(i + 1 < below.length ? hashPair(below[i]!, below[i + 1]!) : below[i]!);
+    layers.push(above);
+  }
+  const root = leaves.length === 0 ? ZERO_HASH : layers[layers.length - 1]![0]!;
+  return {
+    root,
+    leaves,
+    getProof(leaf) {
+      let index = leaves.indexOf(leaf.toLowerCase() as Hex);
+      if (index < 0) throw new Error(`Leaf ${leaf} is not in this epoch's tree.`);
+      const proof: Hex[] = [];
+      for (const layer of layers.slice(0, -1)) {
+        const sibling = index ^ 1;
+        if (sibling < layer.length) proof.push(layer[sibling]!);
+        index >>= 1;
+      }
+      return proof;
+    },
+  };
+}
+
+/**
+ * The epoch root of a set of scores (see `createEpochTree`).
+ *
+ * @example
+ * const root = getEpochRoot(router.getScores())
+ */
+export function getEpochRoot(scores: Iterable<ProviderScore>, prior: ScorePrior = defaultScorePrior): Hex {
+  return createEpochTree(scores, prior).root;
+}
+
+/** Checks a proof the way `MerkleProof.verify` does. */
+export function verifyEpochProof(parameters: { root: Hex; leaf: Hex; proof: readonly Hex[] }): boolean {
+  let node = parameters.leaf.toLowerCase() as Hex;
+  for (const sibling of parameters.proof) node = hashPair(node, sibling);
+  return node === parameters.root.toLowerCase();
+}
+
+function hashPair(a: Hex, b: Hex): Hex {
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  return keccak256(`0x${lo.slice(2)}${hi.slice(2)}`);
+}
