@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSlashingParameters, getBreakEvenStake, getCheatingExpectedValue, getSlashOutcome } from './slashingEconomics.ts';
+import { defaultSlashingParameters, getBreakEvenSlash, getCheatingExpectedValue, getSlashOutcome } from './slashingEconomics.ts';
 
 describe('slashing economics', () => {
-  it('splits a slash between buyer, verifier and treasury without losing tokens', () => {
+  it('splits a slash between buyer, verifiers and treasury without losing tokens', () => {
     const out = getSlashOutcome(defaultSlashingParameters, 100);
-    expect(out.slashed).toBe(50);
-    expect(out.toBuyer + out.toVerifier + out.toTreasury).toBeCloseTo(50);
-    expect(out.remainingStake).toBe(50);
+    expect(out).toEqual({ slashed: 50, toBuyer: 15, toVerifiers: 20, toTreasury: 15, remainingStake: 50 });
   });
 
-  it('refuses a split that does not add up to 1', () => {
-    expect(() => getSlashOutcome({ ...defaultSlashingParameters, split: { buyer: 0.5, verifier: 0.5, treasury: 0.5 } }, 100)).toThrow(RangeError);
+  it('takes no more than the stake there is', () => {
+    expect(getSlashOutcome(defaultSlashingParameters, 20).slashed).toBe(20);
+    expect(getSlashOutcome(defaultSlashingParameters, 20).remainingStake).toBe(0);
+  });
+
+  it('refuses shares that add up to more than the slash', () => {
+    expect(() => getSlashOutcome({ ...defaultSlashingParameters, refundBps: 6000, bountyBps: 5000 }, 100)).toThrow(RangeError);
   });
 
   it('makes cheating lose exactly when detection × loss exceeds the gain', () => {
     expect(getCheatingExpectedValue({ gainPerCheat: 1, detectionPerCheat: 0.1, slashLoss: 11 })).toBeCloseTo(-1);
     expect(getCheatingExpectedValue({ gainPerCheat: 1, detectionPerCheat: 0.1, slashLoss: 9 })).toBeCloseTo(1);
-    const stake = getBreakEvenStake({ gainPerCheat: 1, detectionPerCheat: 0.1, slashFraction: 0.5 });
-    expect(stake).toBeCloseTo(20);
-    expect(getCheatingExpectedValue({ gainPerCheat: 1, detectionPerCheat: 0.1, slashLoss: stake * 0.5 })).toBeCloseTo(0);
+    const slash = getBreakEvenSlash({ gainPerCheat: 1, detectionPerCheat: 0.1 });
+    expect(slash).toBeCloseTo(10);
+    expect(getCheatingExpectedValue({ gainPerCheat: 1, detectionPerCheat: 0.1, slashLoss: slash })).toBeCloseTo(0);
   });
 });

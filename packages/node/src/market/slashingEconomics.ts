@@ -1,72 +1,82 @@
 /**
  * The money side of audits, as explicit parameters. They mirror the contracts: `minStake` is
  * ProviderRegistry's minimum stake (`--min-stake`, devnet 100 tokens), `protocolFeeBps` is
- * Settlement's fee (`--fee-bps`, 250), and the slash fraction, split and verifier bond are what
- * AuditCourt will pass to `ProviderRegistry.slash(provider, amount, recipient)` once it lands
- * (it is being written now: keep these in step with it). Amounts are tokens as JS numbers: this is
- * a model for policy and simulation, not settlement code.
+ * Settlement's fee (`--fee-bps`, 250), and `slashAmount`, `refundBps`, `bountyBps`,
+ * `verifierPenalty`, `auditBond` and `escalationBond` are AuditCourt's deploy-time `Config`
+ * (contracts/src/AuditCourt.sol, in progress: keep these in step with it). A confirmed failure takes
+ * `min(slashAmount, stake)` through `ProviderRegistry.slash`: `refundBps` of it to the buyer,
+ * `bountyBps` to the verifiers who found it, the rest to the treasury. Amounts are tokens as JS
+ * numbers: this is a model for policy and simulation, not settlement code.
  */
 export type SlashingParameters = {
   /** Stake a provider must keep to be active, tokens. */
   minStake: number;
-  /** Share of the stake a confirmed cheat takes (0–1). */
-  slashFraction: number;
-  /** How the slashed amount is shared; the three add up to 1. */
-  split: { buyer: number; verifier: number; treasury: number };
-  /** What a verifier stakes on each verdict; lost on a verdict a panel overturns, tokens. */
-  verifierBond: number;
+  /** Stake taken from a provider found failing, tokens (less if it has less). */
+  slashAmount: number;
+  /** Share of a slash credited to the buyer, basis points. */
+  refundBps: number;
+  /** Share of a slash split among the verifiers that found the failure, basis points. */
+  bountyBps: number;
+  /** Stake taken from a verifier that was overturned by a panel or did not answer, tokens. */
+  verifierPenalty: number;
+  /** What opening an audit costs; returned when the provider is found failing, tokens. */
+  auditBond: number;
+  /** What escalating to the panel of 3 costs; returned to the winning side, tokens. */
+  escalationBond: number;
   /** Protocol fee on every payment, basis points. */
   protocolFeeBps: number;
-  /** Gas and time to register a new identity, set an offer and stake, tokens. */
+  /** Gas to register a new identity, set an offer and stake, tokens. */
   registrationCost: number;
-  /** A confirmed cheat jails the provider for good: it must re-register to serve again. */
-  jailForever: boolean;
 };
 
-/** Devnet defaults (contracts' defaults where they exist). */
+/** Devnet defaults (the contracts' defaults where they exist). */
 export const defaultSlashingParameters: SlashingParameters = {
   minStake: 100,
-  slashFraction: 0.5,
-  split: { buyer: 0.3, verifier: 0.4, treasury: 0.3 },
-  verifierBond: 5,
+  slashAmount: 50,
+  refundBps: 3000,
+  bountyBps: 4000,
+  verifierPenalty: 10,
+  auditBond: 0.01,
+  escalationBond: 0.05,
   protocolFeeBps: 250,
   registrationCost: 0.05,
-  jailForever: true,
 };
 
-export type SlashOutcome = { slashed: number; toBuyer: number; toVerifier: number; toTreasury: number; remainingStake: number };
+export type SlashOutcome = { slashed: number; toBuyer: number; toVerifiers: number; toTreasury: number; remainingStake: number };
 
 /**
- * What a confirmed cheat costs a provider with `stake` and where the tokens go.
+ * What a confirmed failure costs a provider with `stake` and where the tokens go.
  *
  * @example
- * getSlashOutcome(defaultSlashingParameters, 100) // { slashed: 50, toBuyer: 15, toVerifier: 20, toTreasury: 15, remainingStake: 50 }
+ * getSlashOutcome(defaultSlashingParameters, 100) // { slashed: 50, toBuyer: 15, toVerifiers: 20, toTreasury: 15, remainingStake: 50 }
  */
 export function getSlashOutcome(parameters: SlashingParameters, stake: number): SlashOutcome {
   checkSlashingParameters(parameters);
-  const slashed = stake * parameters.slashFraction;
-  const toBuyer = slashed * parameters.split.buyer;
-  const toVerifier = slashed * parameters.split.verifier;
-  return { slashed, toBuyer, toVerifier, toTreasury: slashed - toBuyer - toVerifier, remainingStake: stake - slashed };
+  const slashed = Math.min(parameters.slashAmount, Math.max(0, stake));
+  const toBuyer = (slashed * parameters.refundBps) / 10_000;
+  const toVerifiers = (slashed * parameters.bountyBps) / 10_000;
+  return { slashed, toBuyer, toVerifiers, toTreasury: slashed - toBuyer - toVerifiers, remainingStake: stake - slashed };
 }
 
 /** Throws a RangeError naming the first parameter that makes no sense. */
 export function checkSlashingParameters(parameters: SlashingParameters): void {
-  const { split } = parameters;
-  if (!(parameters.slashFraction >= 0 && parameters.slashFraction <= 1)) throw new RangeError(`slashFraction must be in [0, 1], got ${parameters.slashFraction}`);
-  if (Math.abs(split.buyer + split.verifier + split.treasury - 1) > 1e-9 || split.buyer < 0 || split.verifier < 0 || split.treasury < 0) {
-    throw new RangeError(`slash split must be non-negative and add up to 1, got ${JSON.stringify(split)}`);
+  for (const name of ['minStake', 'slashAmount', 'verifierPenalty', 'auditBond', 'escalationBond', 'registrationCost'] as const) {
+    if (!(parameters[name] >= 0)) throw new RangeError(`${name} must be >= 0, got ${parameters[name]}`);
   }
-  if (!(parameters.minStake >= 0)) throw new RangeError(`minStake must be >= 0, got ${parameters.minStake}`);
-  if (!(parameters.protocolFeeBps >= 0 && parameters.protocolFeeBps <= 10_000)) throw new RangeError(`protocolFeeBps must be in [0, 10000], got ${parameters.protocolFeeBps}`);
+  for (const name of ['refundBps', 'bountyBps', 'protocolFeeBps'] as const) {
+    if (!(parameters[name] >= 0 && parameters[name] <= 10_000)) throw new RangeError(`${name} must be in [0, 10000], got ${parameters[name]}`);
+  }
+  if (parameters.refundBps + parameters.bountyBps > 10_000) {
+    throw new RangeError(`refundBps + bountyBps must be <= 10000, got ${parameters.refundBps + parameters.bountyBps}`);
+  }
 }
 
 /**
- * Expected profit of one identity that cheats on a share `cheatShare` of its calls, compared with
- * serving honestly, until it is caught: each cheat gains `gainPerCheat` and is caught with
- * probability `detectionPerCheat` (audit p × P(verdict stands) + canary rate), so an identity makes
- * on average 1 / detection cheats before it loses `slashLoss` (slashed stake + registration).
- * Negative exactly when detection × slashLoss > gain: `p × slash > gain`.
+ * Expected profit, over serving honestly, of one identity that cheats until it is caught: each
+ * cheat gains `gainPerCheat` and is caught with probability `detectionPerCheat` (audit p ×
+ * P(the verdict stands) + canary share), so an identity makes on average 1 ÷ detection cheats
+ * before it loses `slashLoss` (slashed stake + a new registration). Negative exactly when
+ * detection × slashLoss > gain — the design's `p × slash > gain`.
  *
  * @example
  * getCheatingExpectedValue({ gainPerCheat: 0.001, detectionPerCheat: 0.03, slashLoss: 50 }) // ≈ -49.97
@@ -78,13 +88,13 @@ export function getCheatingExpectedValue(parameters: { gainPerCheat: number; det
 }
 
 /**
- * Smallest stake at which cheating does not pay: slashFraction × stake ≥ gain ÷ detection.
+ * Smallest slash (so smallest stake) at which cheating does not pay: gain ÷ detection.
  *
  * @example
- * getBreakEvenStake({ gainPerCheat: 0.001, detectionPerCheat: 0.03, slashFraction: 0.5 }) // ≈ 0.067
+ * getBreakEvenSlash({ gainPerCheat: 0.001, detectionPerCheat: 0.03 }) // ≈ 0.033 tokens
  */
-export function getBreakEvenStake(parameters: { gainPerCheat: number; detectionPerCheat: number; slashFraction: number }): number {
-  const { gainPerCheat, detectionPerCheat, slashFraction } = parameters;
-  if (detectionPerCheat <= 0 || slashFraction <= 0) return Number.POSITIVE_INFINITY;
-  return gainPerCheat / (detectionPerCheat * slashFraction);
+export function getBreakEvenSlash(parameters: { gainPerCheat: number; detectionPerCheat: number }): number {
+  const { gainPerCheat, detectionPerCheat } = parameters;
+  if (detectionPerCheat <= 0) return Number.POSITIVE_INFINITY;
+  return gainPerCheat / detectionPerCheat;
 }
