@@ -88,4 +88,17 @@ describe('router', () => {
     expect(router.pick(modelId, { accept: () => false })).toBeUndefined();
     expect(router.pick(`0x${'55'.repeat(32)}`)).toBeUndefined();
   });
+
+  it('stops sending work to a provider with a failed canary unless told not to', () => {
+    for (const quarantineFailures of [true, false]) {
+      const router = createRouter({ rng: seeded(6), newcomerCalls: 1, quarantineFailures });
+      router.addOffer({ provider: addr(1), modelId, price: 1000, quotedLatencyMs: 100 });
+      router.addOffer({ provider: addr(2), modelId, price: 1000, quotedLatencyMs: 500 });
+      router.record(addr(1), modelId, { kind: 'canary', passed: false });
+      let picks = 0;
+      for (let i = 0; i < 200; i++) if (router.pick(modelId)!.provider === addr(1)) picks++;
+      if (quarantineFailures) expect(picks).toBe(0);
+      else expect(picks).toBeGreaterThan(100);
+    }
+  });
 });

@@ -22,6 +22,12 @@ export type RouterInit = {
   /** Picks of a model between two re-rankings of all its providers (default 1000). */
   refreshEvery?: number;
   prior?: ScorePrior;
+  /**
+   * Give no traffic to a provider with a failed audit or canary on record (default true). A
+   * verdict takes minutes to land on-chain and a cheater keeps serving meanwhile; a failed canary
+   * is a known answer gotten wrong, so the gateway stops sending work the moment it sees one.
+   */
+  quarantineFailures?: boolean;
 };
 
 /** An offer as the router needs it: the on-chain price and the provider's latency quote. */
@@ -75,6 +81,9 @@ export function createRouter(init: RouterInit = {}) {
   const eliteSize = init.eliteSize ?? 64;
   const refreshEvery = init.refreshEvery ?? 1000;
   const prior = init.prior ?? defaultScorePrior;
+  const quarantine = init.quarantineFailures ?? true;
+  const usable = (entry: Entry, accept: (provider: Address) => boolean) =>
+    entry.pool !== 'removed' && !(quarantine && (entry.score.auditFail > 0 || entry.score.canaryFail > 0)) && accept(entry.score.provider);
   if (!(explorationShare >= 0 && explorationShare <= 1)) throw new RangeError(`explorationShare must be in [0, 1], got ${explorationShare}`);
   if (!(eliteSize >= 1)) throw new RangeError(`eliteSize must be >= 1, got ${eliteSize}`);
 
@@ -153,7 +162,7 @@ export function createRouter(init: RouterInit = {}) {
     let best: Entry | undefined;
     let bestValue = -1;
     for (const entry of candidates) {
-      if (entry.pool === 'removed' || !accept(entry.score.provider)) continue;
+      if (!usable(entry, accept)) continue;
       const value = sampledValue(entry.score);
       if (value > bestValue) {
         best = entry;
@@ -166,7 +175,7 @@ export function createRouter(init: RouterInit = {}) {
   function randomAccepted(list: Entry[], accept: (provider: Address) => boolean): Entry | undefined {
     for (let i = 0; i < RANDOM_TRIES && list.length > 0; i++) {
       const entry = list[Math.floor(rng() * list.length)]!;
-      if (accept(entry.score.provider)) return entry;
+      if (usable(entry, accept)) return entry;
     }
     return undefined;
   }
@@ -231,7 +240,7 @@ export function createRouter(init: RouterInit = {}) {
             graduate(book, entry);
             continue;
           }
-          if (accept(entry.score.provider)) return { provider: entry.score.provider, score: entry.score, explored: true };
+          if (usable(entry, accept)) return { provider: entry.score.provider, score: entry.score, explored: true };
         }
       }
       const chosen = bestOf(book.elite, accept) ?? bestOf(randomSample(book.established), accept) ?? randomAccepted(book.newcomers, accept);
