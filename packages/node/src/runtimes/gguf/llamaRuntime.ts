@@ -21,6 +21,7 @@ import {
   LlamaLogLevel,
   LlamaVocabularyType,
   type ChatHistoryItem,
+  type ControlledEvaluateInputItem,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
@@ -71,6 +72,35 @@ export type LlamaGenerateResult = {
 /** Options of {@link LlamaRuntime.embed}. */
 export type LlamaEmbedOptions = { signal?: AbortSignal | undefined };
 
+/** Options of {@link LlamaRuntime.scoreContinuation}. */
+export type LlamaScoreOptions = { signal?: AbortSignal | undefined };
+
+/** How likely the model found one token of a continuation, given everything before it. */
+export type LlamaTokenScore = {
+  /** Token id in the model's vocabulary. */
+  token: number;
+  /** The token's text (special tokens rendered), for reports. */
+  text: string;
+  /** softmax(logits) of this token at temperature 1, before any sampler. */
+  probability: number;
+  /** 1 = the model's most likely token; 1 + how many tokens had a strictly higher logit. */
+  rank: number;
+};
+
+/** What {@link LlamaRuntime.scoreContinuation} returns. */
+export type LlamaContinuationScore = {
+  /** Tokens of the prompt as `chat` / `complete` evaluate them (template and BOS included). */
+  promptTokens: number;
+  /** One entry per token of the continuation, in order. */
+  tokens: LlamaTokenScore[];
+  /**
+   * After the last continuation token: the best-ranked of the tokens that end a generation
+   * (end-of-sequence, end-of-turn, the chat template's single-token stop triggers). Tells whether
+   * stopping there was plausible for the model.
+   */
+  end: LlamaTokenScore | undefined;
+};
+
 /** A loaded GGUF model; see {@link createLlamaRuntime}. */
 export type LlamaRuntime = {
   /** The GGUF file this runtime serves. */
@@ -87,6 +117,24 @@ export type LlamaRuntime = {
   embed(texts: readonly string[], options?: LlamaEmbedOptions): Promise<number[][]>;
   /** Tokens of `text` as plain text (no special tokens, no BOS), as `complete` feeds it. */
   tokenize(text: string): number[];
+  /**
+   * Scores a claimed continuation of a prompt (chat messages, rendered with the model's template
+   * exactly as {@link LlamaRuntime.chat} does, or raw text as {@link LlamaRuntime.complete} feeds
+   * it) in ONE prefill pass over prompt + continuation: for each continuation token, its
+   * probability and rank under the model given everything before it. Tolerance-mode audits judge
+   * a provider's output by these numbers instead of regenerating text, which would differ across
+   * hardware. The continuation is tokenized the way generated text detokenizes (a leading
+   * SentencePiece space restored), so an honest output gets back the tokens that produced it.
+   *
+   * @example
+   * const score = await runtime.scoreContinuation([{ role: 'user', content: 'Hi' }], claimed.text)
+   * const top1 = score.tokens.filter((t) => t.rank === 1).length / score.tokens.length
+   */
+  scoreContinuation(
+    prompt: string | readonly LlamaChatMessage[],
+    continuation: string,
+    options?: LlamaScoreOptions,
+  ): Promise<LlamaContinuationScore>;
   /** Aborts running and queued calls and frees the model. Idempotent. */
   close(): Promise<void>;
 };
@@ -104,6 +152,11 @@ export type CreateLlamaRuntimeParameters = {
    * llama.cpp batches them together and outputs may differ in the last bits from a lone run.
    */
   sequences?: number | undefined;
+  /**
+   * Tokens llama.cpp evaluates in one batch (default: node-llama-cpp's, at most 512). Changes the
+   * last bits of the logits; outputs stay the same model's, which tolerance audits accept.
+   */
+  batchSize?: number | undefined;
   /** Abort loading. */
   signal?: AbortSignal | undefined;
 };
@@ -181,8 +234,9 @@ function createSlotPool(slots: Slot[]) {
  * await runtime.close()
  */
 export async function createLlamaRuntime(parameters: CreateLlamaRuntimeParameters): Promise<LlamaRuntime> {
-  const { path, threads = 1, sequences = 1, signal } = parameters;
+  const { path, threads = 1, sequences = 1, batchSize, signal } = parameters;
   if (!Number.isInteger(threads) || threads < 1) invalidOption('threads', threads, 'a positive integer');
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) invalidOption('batchSize', batchSize, 'a positive integer');
   if (!Number.isInteger(sequences) || sequences < 1) invalidOption('sequences', sequences, 'a positive integer');
   if (parameters.contextSize !== undefined && (!Number.isInteger(parameters.contextSize) || parameters.contextSize < 16)) {
     invalidOption('contextSize', parameters.contextSize, 'an integer of at least 16');
@@ -211,7 +265,7 @@ export async function createLlamaRuntime(parameters: CreateLlamaRuntimeParameter
   let context: LlamaContext | undefined;
   try {
     const contextSize = parameters.contextSize ?? Math.min(model.trainContextSize, defaultMaxContextSize);
-    context = await model.createContext({ contextSize, sequences, threads, createSignal: signal });
+    context = await model.createContext({ contextSize, sequences, threads, createSignal: signal, ...(batchSize !== undefined ? { batchSize } : {}) });
     const slots: Slot[] = [];
     for (let i = 0; i < sequences; i++) {
       const sequence = context.getSequence();
@@ -231,6 +285,17 @@ export async function createLlamaRuntime(parameters: CreateLlamaRuntimeParameter
 
 function invalidOption(name: string, value: unknown, expected: string): never {
   throw new AgoraError('LlamaInvalidOptions', `${name} must be ${expected}, got ${String(value)}.`);
+}
+
+/** The chat history LlamaChat renders for `messages`, ending with the model's (empty) turn to fill. */
+function toChatHistory(messages: readonly LlamaChatMessage[]): ChatHistoryItem[] {
+  const history = messages.map((message): ChatHistoryItem => {
+    if (message.role === 'assistant') return { type: 'model', response: [message.content] };
+    if (message.role === 'system' || message.role === 'user') return { type: message.role, text: message.content };
+    return invalidOption('message role', (message as { role: unknown }).role, "'system', 'user' or 'assistant'");
+  });
+  history.push({ type: 'model', response: [] });
+  return history;
 }
 
 function validateGenerateOptions(options: LlamaGenerateOptions): void {
@@ -343,12 +408,7 @@ function buildRuntime({
         ensureOpen();
         validateGenerateOptions(options);
         const signal = combinedSignal(options.signal);
-        const history: ChatHistoryItem[] = messages.map((message): ChatHistoryItem => {
-          if (message.role === 'assistant') return { type: 'model', response: [message.content] };
-          if (message.role === 'system' || message.role === 'user') return { type: message.role, text: message.content };
-          return invalidOption('message role', (message as { role: unknown }).role, "'system', 'user' or 'assistant'");
-        });
-        history.push({ type: 'model', response: [] });
+        const history = toChatHistory(messages);
         try {
           const { value, generatedTokens } = await withSlot(signal, async ({ chat }) => {
             // The same rendering LlamaChat does, to know the prompt's size before evaluating it.
@@ -450,6 +510,79 @@ function buildRuntime({
       })(),
     );
 
+  /** Probability and rank of `token` among raw logits (a Map sorted from the highest logit down). */
+  const scoreToken = (logits: ReadonlyMap<Token, number>, token: Token): LlamaTokenScore => {
+    const own = logits.get(token);
+    let max = -Infinity;
+    let sum = 0;
+    let higher = 0;
+    for (const logit of logits.values()) if (logit > max) max = logit;
+    for (const logit of logits.values()) {
+      sum += Math.exp(logit - max);
+      if (own !== undefined && logit > own) higher++;
+    }
+    if (own === undefined) return { token, text: model.detokenize([token], true), probability: 0, rank: logits.size + 1 };
+    return { token, text: model.detokenize([token], true), probability: Math.exp(own - max) / sum, rank: higher + 1 };
+  };
+
+  const scoreContinuation: LlamaRuntime['scoreContinuation'] = (prompt, continuation, options = {}) =>
+    track(
+      (async () => {
+        ensureOpen();
+        const signal = combinedSignal(options.signal);
+        try {
+          return await withSlot(signal, async ({ sequence, chat }) => {
+            let promptTokens: Token[];
+            const endTokens = new Set<Token>([model.tokens.eos, model.tokens.eot].filter((token): token is Token => token !== null));
+            if (typeof prompt === 'string') {
+              const text = model.tokenize(prompt, false, 'trimLeadingSpace');
+              const bos = model.tokens.bos;
+              promptTokens = bos !== null && completionInputLength(text) > text.length ? [bos, ...text] : text;
+            } else {
+              const state = chat.chatWrapper.generateContextState({ chatHistory: toChatHistory(prompt) });
+              promptTokens = state.contextText.tokenize(model.tokenizer);
+              for (const trigger of state.stopGenerationTriggers) {
+                const tokens = trigger.tokenize(model.tokenizer);
+                if (tokens.length === 1) endTokens.add(tokens[0]!);
+              }
+            }
+            if (promptTokens.length === 0) {
+              throw new AgoraError('LlamaEmptyInput', 'The prompt to score a continuation of is empty.', { fix: 'Pass a non-empty prompt or messages.' });
+            }
+            // Generated text is detokenized without the SentencePiece space its first token carries;
+            // tokenizing with the space prefix gives back the generated tokens.
+            const claimed = continuation.length === 0 ? [] : model.tokenize(continuation, false);
+            const total = promptTokens.length + claimed.length;
+            if (total > contextSize) throw tooLong('prompt and continuation to score', total);
+            const wantLogits = { generateNext: { logits: true } } as const;
+            const input: ControlledEvaluateInputItem[] = [
+              ...promptTokens.slice(0, -1),
+              [promptTokens.at(-1)!, wantLogits],
+              ...claimed.map((token): ControlledEvaluateInputItem => [token, wantLogits]),
+            ];
+            signal.throwIfAborted();
+            const outputs = await sequence.controlledEvaluate(input);
+            signal.throwIfAborted();
+            const logitsAt = (index: number) => {
+              const logits = outputs[index]?.next.logits;
+              if (!logits) throw new Error(`node-llama-cpp returned no logits for input position ${index}.`);
+              return logits;
+            };
+            const tokens = claimed.map((token, i) => scoreToken(logitsAt(promptTokens.length - 1 + i), token));
+            const last = logitsAt(total - 1);
+            let end: LlamaTokenScore | undefined;
+            for (const token of endTokens) {
+              const score = scoreToken(last, token);
+              if (!end || score.rank < end.rank) end = score;
+            }
+            return { promptTokens: promptTokens.length, tokens, end };
+          }).then(({ value }) => value);
+        } catch (error) {
+          return rethrow(error, options.signal);
+        }
+      })(),
+    );
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -470,6 +603,7 @@ function buildRuntime({
     chat,
     complete,
     embed,
+    scoreContinuation,
     tokenize: (text) => {
       ensureOpen();
       return model.tokenize(text, false, 'trimLeadingSpace');
