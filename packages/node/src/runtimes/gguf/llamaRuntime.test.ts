@@ -220,6 +220,40 @@ describe('embed', () => {
   });
 });
 
+describe('scoreContinuation', () => {
+  test('a greedy answer scores as the top-1 token at every step, with the same token counts', async () => {
+    const answer = await runtime.chat(messages, { maxTokens: 24 });
+    const score = await runtime.scoreContinuation(messages, answer.text);
+    expect(score.promptTokens).toBe(answer.promptTokens);
+    expect(score.tokens).toHaveLength(answer.completionTokens);
+    expect(score.tokens.map((token) => token.rank)).toEqual(new Array(24).fill(1));
+    for (const token of score.tokens) expect(token.probability).toBeGreaterThan(0);
+    expect(score.tokens.map((token) => token.text).join(' ')).toBe(answer.text);
+    expect(score.end?.rank).toBeGreaterThan(1);
+
+    const completion = await runtime.complete('Once upon a time', { maxTokens: 16 });
+    const completionScore = await runtime.scoreContinuation('Once upon a time', completion.text);
+    expect(completionScore.promptTokens).toBe(completion.promptTokens);
+    expect(completionScore.tokens.map((token) => token.rank)).toEqual(new Array(16).fill(1));
+  });
+
+  test('another continuation ranks lower and is less likely', async () => {
+    const answer = await runtime.chat(messages, { maxTokens: 24 });
+    const reversed = answer.text.split(' ').reverse().join(' ');
+    const score = await runtime.scoreContinuation(messages, reversed);
+    expect(score.tokens.filter((token) => token.rank === 1).length).toBeLessThan(12);
+    const logProbability = (tokens: { probability: number }[]) => tokens.reduce((sum, token) => sum + Math.log(token.probability), 0);
+    expect(logProbability(score.tokens)).toBeLessThan(logProbability((await runtime.scoreContinuation(messages, answer.text)).tokens));
+  });
+
+  test('refuses what does not fit, and stops when aborted', async () => {
+    expect(await errorCode(small.scoreContinuation('Once', 'the '.repeat(300)))).toBe('LlamaPromptTooLong');
+    const reason = new Error('audit cancelled');
+    await expect(runtime.scoreContinuation(messages, 'hello', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect((await runtime.scoreContinuation(messages, '')).tokens).toEqual([]);
+  });
+});
+
 describe('lifecycle', () => {
   test('a second runtime on the same file answers identically; close aborts and refuses calls', async () => {
     const other = await createLlamaRuntime({ path, contextSize: 512, sequences: 2 });
