@@ -49,7 +49,7 @@ async function serve(runtime: LlamaRuntime, input: Input, params: Record<string,
   return { text: result.text, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens } };
 }
 
-const verify = (input: Input, params: Record<string, unknown>, output: unknown) => verifyLlamaOutput({ runtime: verifier, input, params, output });
+const verify = (input: Input | { embed: string[] }, params: Record<string, unknown>, output: unknown) => verifyLlamaOutput({ runtime: verifier, input, params, output });
 
 /** Replaces `count` words of a text with random words of the model's vocabulary. */
 function editWords(text: string, count: number, seed: number): string {
