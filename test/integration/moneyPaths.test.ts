@@ -2,9 +2,19 @@
 // with which tokens, and that each contract still holds exactly what it owes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak256, toHex, type Address } from 'viem';
-import { readContract } from 'viem/actions';
+import { getBlockNumber, readContract } from 'viem/actions';
 import {
   acceptJob,
+  assignVerifiers,
+  auditCourtAbi,
+  commitVerdict,
+  finalizeAudit,
+  getAudit,
+  getAuditCredit,
+  openAudit,
+  revealVerdict,
+  signInferenceReceipt,
+  withdrawAuditCredit,
   deliverJob,
   failJob,
   finalizeJob,
@@ -60,6 +70,10 @@ async function expectSolvent() {
   expect(await balance(paymentChannels)).toBe(locked + (await read(paymentChannels, paymentChannelsAbi, 'getTotalWithdrawable')));
   const staked = await readContract(client, { address: providerRegistry, abi: providerRegistryAbi, functionName: 'getTotalStaked' });
   expect(await balance(providerRegistry)).toBe(staked);
+  const court = devnet.deployment.contracts.auditCourt!;
+  const bonded = await readContract(client, { address: court, abi: auditCourtAbi, functionName: 'getTotalBonded' });
+  const credits = await readContract(client, { address: court, abi: auditCourtAbi, functionName: 'getTotalWithdrawable' });
+  expect(await balance(court)).toBe(bonded + credits);
 }
 
 async function openTestJob(maxPrice: bigint, deadlineIn = 3_600n): Promise<bigint> {
@@ -208,22 +222,60 @@ describe('PaymentChannels (fast path, vouchers)', () => {
   });
 });
 
-describe('ProviderRegistry slashing', () => {
-  it('lets only the audit address slash, and sends the slashed stake to the recipient', async () => {
+describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
+  it('slashes a provider only when an audit confirms a failure, and splits the stake into refund, bounty and treasury share', async () => {
     const amount = 30_000_000n;
+    // Nobody but the AuditCourt contract can slash: not a buyer, not a provider, not the dev account that used to stand in.
     await expect(slashProvider(devnet.as('buyer1'), { provider, amount })).rejects.toMatchObject({ code: 'ProviderRegistryUnauthorized' });
-    await expect(slashProvider(devnet.as('provider2'), { provider, amount })).rejects.toMatchObject({ code: 'ProviderRegistryUnauthorized' });
+    await expect(slashProvider(devnet.as('auditCourt'), { provider, amount })).rejects.toMatchObject({ code: 'ProviderRegistryUnauthorized' });
+
+    // provider1 answers a paid call and signs the receipt; the buyer audits it.
+    const { channelId } = await openChannel(devnet.as('buyer1'), { provider, modelId: market.modelId, deposit: 1_000_000n });
+    const domain = { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels };
+    const receipt = await signInferenceReceipt(getDevAccount('provider1').account, domain, {
+      modelId: market.modelId,
+      inputHash: keccak256(toHex('a 28x28 image of a seven')),
+      paramsHash: keccak256(toHex('{}')),
+      outputHash: keccak256(toHex('{"label":1}')),
+      channelId,
+      cumulativeAmount: PRICE,
+    });
+    const config = devnet.deployment.parameters.audit!;
+    const buyerBefore = await balance(buyer);
+    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { receipt });
+    expect(await balance(buyer)).toBe(buyerBefore - config.auditBond);
+    await expectSolvent();
+
+    // The draw block must be mined first; provider2 is the only other provider of the model.
+    await expect(assignVerifiers(devnet.as('buyer1'), { auditId })).rejects.toMatchObject({ code: 'AuditCourtDrawTooEarly' });
+    while ((await getBlockNumber(devnet.as('buyer1'))) <= drawBlock) await devnet.increaseTime(1);
+    const { verifiers } = await assignVerifiers(devnet.as('buyer1'), { auditId });
+    expect(verifiers).toEqual([getDevAccount('provider2').account.address]);
+
+    const salt = keccak256(toHex('provider2 salt'));
+    await commitVerdict(devnet.as('provider2'), { auditId, verdict: 'Fail', salt });
+    const { decided } = await revealVerdict(devnet.as('provider2'), { auditId, verdict: 'Fail', salt });
+    expect(decided).toBe(true);
+    await expect(finalizeAudit(devnet.as('buyer1'), { auditId })).rejects.toMatchObject({ code: 'AuditCourtEscalationRunning' });
+    await devnet.increaseTime(config.escalationWindow);
 
     const before = await getProvider(devnet.as('buyer1'), { provider });
-    const recipient = getDevAccount('buyer4').account.address;
-    const recipientBefore = await balance(recipient);
-    const { slashed } = await slashProvider(devnet.as('auditCourt'), { provider, amount, recipient });
-    expect(slashed).toBe(amount);
+    const { outcome, slashed, refund, bounty, toTreasury } = await finalizeAudit(devnet.as('buyer1'), { auditId });
+    expect({ outcome, slashed }).toEqual({ outcome: 'Fail', slashed: config.slashAmount });
+    expect(refund).toBe((config.slashAmount * BigInt(config.refundBps)) / 10_000n);
+    expect(bounty).toBe((config.slashAmount * BigInt(config.bountyBps)) / 10_000n);
+    expect(refund + bounty + toTreasury).toBe(slashed);
     const after = await getProvider(devnet.as('buyer1'), { provider });
-    expect(after.stake).toBe(before.stake - amount);
-    expect(after.active).toBe(false); // below the minimum stake now
-    expect(await balance(recipient)).toBe(recipientBefore + amount);
+    expect(after.stake).toBe(before.stake - slashed);
+    expect(after.active).toBe(false); // jailed, and below the minimum stake now
+    expect(await getAudit(devnet.as('buyer1'), { auditId })).toMatchObject({ status: 'Resolved', verdict: 'Fail' });
+
+    // The buyer gets its bond back plus the refund; the verifier its bounty; the treasury the rest.
+    expect(await getAuditCredit(devnet.as('buyer1'), { account: buyer })).toBe(config.auditBond + refund);
+    expect((await withdrawAuditCredit(devnet.as('buyer1'))).amount).toBe(config.auditBond + refund);
+    expect((await withdrawAuditCredit(devnet.as('provider2'))).amount).toBe(bounty);
+    expect(await getAuditCredit(devnet.as('buyer1'), { account: treasury })).toBe(toTreasury);
+    expect(await balance(buyer)).toBe(buyerBefore + refund);
     await expectSolvent();
   });
 });
-

@@ -45,7 +45,10 @@ let market: Market;
 const address = (role: Parameters<typeof getDevAccount>[0]) => getDevAccount(role).account.address;
 
 beforeAll(async () => {
-  devnet = await startTestDevnet();
+  // These tests jail a provider directly to check that offers hide it, so the registry's audit
+  // court is a dev account here instead of the AuditCourt (which jails only through audits; its
+  // own paths are tested in moneyPaths and contracts/test/AuditCourt.t.sol).
+  devnet = await startTestDevnet({ deploy: { auditCourt: address('auditCourt') } });
   market = await setUpMarket(devnet, ['provider1', 'provider2']);
 });
 afterAll(() => devnet?.stop());

@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import {
+  auditCourtAbi,
   devUsdAbi,
   jobMarketAbi,
   modelRegistryAbi,
@@ -7,7 +8,7 @@ import {
   providerRegistryAbi,
 } from './generated/abis.ts';
 
-export { devUsdAbi, jobMarketAbi, modelRegistryAbi, paymentChannelsAbi, providerRegistryAbi };
+export { auditCourtAbi, devUsdAbi, jobMarketAbi, modelRegistryAbi, paymentChannelsAbi, providerRegistryAbi };
 
 /** Every Agora ABI merged, so an error from any contract can be decoded by name. */
 export const agoraAbi = [
@@ -16,6 +17,7 @@ export const agoraAbi = [
   ...providerRegistryAbi,
   ...jobMarketAbi,
   ...paymentChannelsAbi,
+  ...auditCourtAbi,
 ] as const;
 
 /** Addresses of one deployment of the trust layer. */
@@ -26,6 +28,11 @@ export type AgoraContracts = {
   providerRegistry: Address;
   jobMarket: Address;
   paymentChannels: Address;
+  /**
+   * The AuditCourt contract, the registry's only jailer and slasher. Absent when the deployment
+   * named an account as audit court instead, and in deployment files written before it existed.
+   */
+  auditCourt?: Address;
 };
 
 /** Status of a job in the JobMarket, by the contract's enum order. */
@@ -35,6 +42,18 @@ export type JobStatus = (typeof jobStatuses)[number];
 /** Status of a payment channel, by the contract's enum order. */
 export const channelStatuses = ['None', 'Open', 'Closing', 'Closed'] as const;
 export type ChannelStatus = (typeof channelStatuses)[number];
+
+/** Status of an audit in the AuditCourt, by the contract's enum order. */
+export const auditStatuses = ['None', 'Drawing', 'Voting', 'Decided', 'Resolved', 'Cancelled'] as const;
+export type AuditStatus = (typeof auditStatuses)[number];
+
+/** A verifier's verdict, by the contract's enum order (`None`: not revealed yet). */
+export const auditVerdicts = ['None', 'Pass', 'Fail'] as const;
+export type AuditVerdict = (typeof auditVerdicts)[number];
+
+/** Status of a verifier's seat in an audit, by the contract's enum order. */
+export const auditSeatStatuses = ['None', 'Drawn', 'Committed', 'Revealed', 'Replaced'] as const;
+export type AuditSeatStatus = (typeof auditSeatStatuses)[number];
 
 /** How audits judge a model's outputs, by the contract's enum order. */
 export const verificationModes = ['exact', 'tolerance'] as const;

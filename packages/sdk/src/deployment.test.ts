@@ -32,6 +32,35 @@ describe('deployment files', () => {
     expect(parseDeployment(text)).toEqual(deployment);
   });
 
+  it('round-trips the AuditCourt address and parameters, and still reads files written before them', () => {
+    const withCourt: Deployment = {
+      ...deployment,
+      contracts: { ...deployment.contracts, auditCourt: '0x5FC8d32690cc91D4c39d9d3abcBD16989F875707' },
+      parameters: {
+        ...deployment.parameters,
+        auditCourt: '0x5FC8d32690cc91D4c39d9d3abcBD16989F875707',
+        audit: {
+          auditBond: 10_000_000n,
+          escalationBond: 20_000_000n,
+          slashAmount: 50_000_000n,
+          verifierPenalty: 5_000_000n,
+          refundBps: 5_000,
+          bountyBps: 3_000,
+          drawDelayBlocks: 2n,
+          commitWindow: 3_600n,
+          revealWindow: 3_600n,
+          escalationWindow: 3_600n,
+          jailDuration: 86_400n,
+        },
+      },
+    };
+    expect(parseDeployment(serializeDeployment(withCourt))).toEqual(withCourt);
+    expect(parseDeployment(serializeDeployment(deployment)).contracts.auditCourt).toBeUndefined();
+    const broken = JSON.parse(serializeDeployment(withCourt));
+    broken.parameters.audit.refundBps = 'half';
+    expect(() => parseDeployment(JSON.stringify(broken))).toThrow(/parameters.audit.refundBps is not a basis-point number/);
+  });
+
   it('names the first bad field and says how to get a good file', () => {
     const broken = JSON.parse(serializeDeployment(deployment));
     broken.contracts.jobMarket = '0x1234';

@@ -37,8 +37,10 @@ export type Devnet = {
 };
 
 /**
- * Starts anvil, deploys every contract and funds the dev accounts with DevUSD. The deployer is
- * account 0; the `auditCourt` account stands in for the AuditCourt contract until it exists.
+ * Starts anvil, deploys every contract (the AuditCourt included, as the registry's only jailer and
+ * slasher) and funds the dev accounts with DevUSD. The deployer is account 0. Tests that need an
+ * account to jail or slash directly pass `deploy: { auditCourt: <the auditCourt dev account> }`,
+ * which deploys no AuditCourt.
  *
  * @example
  * const devnet = await startDevnet({ stateDir: '.agora/devnet' })
@@ -54,7 +56,6 @@ export async function startDevnet(init: StartDevnetInit = {}): Promise<Devnet> {
     const chain = chainFor(anvil.chainId, anvil.rpcUrl);
     const wallet = createWalletClient({ account: deployer.account, chain, transport: http(anvil.rpcUrl), pollingInterval: 50 });
     const deployment = await deployAgora(wallet, {
-      auditCourt: getDevAccount('auditCourt').account.address,
       treasury: getDevAccount('treasury').account.address,
       ...init.deploy,
       onProgress: ({ contract, address }: { contract: keyof AgoraContracts; address: string }) => progress(`deployed ${contract} at ${address}`),
