@@ -23,6 +23,9 @@ export function upCommand(): Command {
     .option('--log-level <level>', 'level of the daemons’ JSON logs (fatal, error, warn, info, debug)', 'warn')
     .action(async (options: { port: string; gatewayPort: string; providerPort: string; stateDir: string; logLevel: string }) => {
       const stopRequested = onInterrupt({ onForce: 'exiting at once: the providers did not redeem what they are owed (the devnet chain goes away anyway).' });
+      // Ctrl-C during start-up stops it at the next step (a model build or a daemon start finishes first).
+      const startup = new AbortController();
+      void stopRequested.then(() => startup.abort(new Error('interrupted')));
       const started = Date.now();
       // Loaded here, not at the top: @agora/node pulls in the model runtimes, which every other command would pay for.
       const { startLocalNetwork, DEV_FUNDING, DEVNET_GATEWAY_ROLE, DEVNET_API_KEY_LIMIT } = await import('@agora/node');
@@ -33,7 +36,12 @@ export function upCommand(): Command {
         providerBasePort: port(options.providerPort),
         logLevel: options.logLevel as 'warn',
         onProgress: (message) => process.stdout.write(`  ${message}\n`),
-      }).catch(reportAndExit);
+        signal: startup.signal,
+      }).catch((err: unknown) => {
+        if (!startup.signal.aborted) return reportAndExit(err);
+        process.stdout.write('\nstopped during start-up.\n');
+        process.exit(130);
+      });
       const { devnet, gateway, apiKey } = network;
       const { deployment } = devnet;
       const baseURL = `${gateway.url}/v1`;
@@ -77,7 +85,7 @@ export function upCommand(): Command {
         await network.stop().catch(() => {});
         process.exit(1);
       }
-      process.stdout.write('\nstopping: gateway, then providers (each redeems what it is owed), then the chain… (Ctrl-C again to exit now)\n');
+      process.stdout.write('\nstopping: gateway, providers, then the chain (its state goes with it)… (Ctrl-C again to exit now)\n');
       await network.stop();
       process.stdout.write('stopped.\n');
       process.exit(0);

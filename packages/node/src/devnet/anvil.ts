@@ -89,10 +89,11 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
   ];
   if (init.blockTime) args.push('--block-time', String(init.blockTime));
   const binary = anvilCommand();
-  // Its own process group: a terminal's Ctrl-C must not kill the chain before the daemons on it
-  // have drained (providers redeem what they are owed on the way out). It is stopped explicitly,
-  // and killed when this process exits however it exits, so it never outlives us.
-  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Not detached, on purpose: in its own process group anvil would survive a SIGKILL of this
+  // process (and hold its port for the next start). The price: a terminal's Ctrl-C reaches anvil
+  // too, so the devnet's providers drain against a chain that is going away — harmless on a devnet,
+  // whose state dies with it. It is also killed when this process exits, however it exits.
+  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   // 'close' also fires when the spawn itself failed (ENOENT, EACCES), unlike 'exit'.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const running = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;

@@ -37,6 +37,8 @@ export type StartLocalNetworkInit = {
   /** Level of the daemons' JSON logs on stdout (default `warn`: `agora up` prints its own summary). */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   onProgress?: (message: string) => void;
+  /** Aborting stops the start-up between steps: what started is stopped, and the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 };
 
 /** A running local Agora network. */
@@ -89,6 +91,7 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
   const runDir = join(init.stateDir, 'run');
   rmSync(runDir, { recursive: true, force: true });
   const models = await prepareModels(join(init.stateDir, 'models'), progress);
+  init.signal?.throwIfAborted();
   const devnet = await startDevnet({ stateDir: init.stateDir, onProgress: progress, ...(init.rpcPort !== undefined ? { port: init.rpcPort } : {}) });
   const providers: LocalNetwork['providers'] = [];
   let gateway: AgoraGateway | undefined;
@@ -98,6 +101,7 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
     await devnet.stop();
   };
   try {
+    init.signal?.throwIfAborted();
     const basePort = init.providerBasePort ?? 8001;
     const startProvider = async ({ role, prices }: (typeof DEVNET_PROVIDERS)[number], index: number) => {
       const stateDir = join(runDir, role);
@@ -123,12 +127,14 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
     };
     // The first provider registers the models; the others then only add their offers, in parallel.
     await startProvider(DEVNET_PROVIDERS[0]!, 0);
+    init.signal?.throwIfAborted();
     // allSettled, not all: if one fails, the other must have finished starting before stop() runs,
     // or it would keep its port and timers after the failure.
     const started = await Promise.allSettled(DEVNET_PROVIDERS.slice(1).map((p, i) => startProvider(p, i + 1)));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
 
+    init.signal?.throwIfAborted();
     const gatewayDir = join(runDir, 'gateway');
     const apiKey = devApiKey(join(init.stateDir, 'gateway'));
     const buyer = getDevAccount(DEVNET_GATEWAY_ROLE);
