@@ -9,7 +9,7 @@ import {
   type AuditPolicyInit,
   type ProviderScore,
   type SlashingParameters,
-} from '@agora/node';
+} from '@agora/node/market';
 import { createEventQueue } from './eventQueue.ts';
 import { createRng, type Rng } from './rng.ts';
 
