@@ -33,3 +33,4 @@ export * from './gateway/startGateway.ts';
 export * from './devnet/startLocalNetwork.ts';
 export * from './provider/models/onnxServedModel.ts';
 export * from './market/index.ts';
+export * from './verifier/index.ts';

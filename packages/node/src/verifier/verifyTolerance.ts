@@ -120,6 +120,13 @@ export function verifyTolerance({ score, claim, decoding, thresholds: overrides 
     const worst = scored.find((token) => token.rank === metrics.maxRank)!;
     reasons.push(`Token ${JSON.stringify(worst.text)} ranks ${metrics.maxRank} under this model; no token may rank beyond ${thresholds.maxRank}.`);
   }
+  // Ending on its own means the sampler picked the end token: it must be one the decoding could
+  // pick. Greedy gets rank ≤ 3, not 1: honest greedy tokens were seen at rank 2 (near-ties that
+  // another batch size orders differently).
+  const endRankLimit = decoding.greedy ? 3 : allowedRank;
+  if (naturalStop && score.end && score.end.rank > endRankLimit) {
+    reasons.push(`The output claims the model chose to stop, but its end token ranks ${score.end.rank} there; ${decoding.greedy ? 'greedy decoding' : `top-${allowedRank} sampling`} could not have picked it.`);
+  }
   // Stop-string tokens count in usage but are cut from the text.
   const slack = claim.finishReason === 'stop' ? stopTokens : 0;
   if (metrics.tokenCountDelta < -thresholds.maxTokenCountDelta || metrics.tokenCountDelta > thresholds.maxTokenCountDelta + slack) {
