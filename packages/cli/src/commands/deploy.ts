@@ -22,7 +22,6 @@ type DeployOptions = KeySourceOptions & {
 };
 
 /** The chain id anvil and hardhat use for local devnets. */
-const LOCAL_DEVNET_CHAIN_ID = 31337;
 
 /** An RPC URL without its path and query, which often carry provider API keys. */
 export function redactRpcUrl(url: string): string {
@@ -54,7 +53,7 @@ export function deployCommand(): Command {
     .option('--out <file>', 'deployment file to write (default: deployments/<chainId>.json)')
     .option('--token <address>', 'existing ERC-20 to use as unit of account (default: deploy DevUSD)')
     .option('--treasury <address>', 'receives protocol fees (default: the deployer)')
-    .option('--audit-court <address>', 'the only address allowed to jail and slash (required except on a local devnet, chain 31337, where it defaults to the deployer)')
+    .option('--audit-court <address>', 'an account to act as the audit court (the only address allowed to jail and slash) instead of deploying the AuditCourt contract; for tests, or a multisig')
     .option('--min-stake <units>', 'minimum provider stake, token base units')
     .option('--fee-bps <bps>', 'protocol fee in basis points (max 1000)')
     .option('--challenge-window <seconds>', 'JobMarket: seconds between delivery and payout')
@@ -68,13 +67,6 @@ export function deployCommand(): Command {
         const chainId = await getChainId(probe).catch((cause) => {
           throw new AgoraError('RpcUnreachable', `Cannot reach the chain at ${shownUrl}.`, { cause, fix: 'check the URL and that the node runs.' });
         });
-        if (options.auditCourt === undefined && chainId !== LOCAL_DEVNET_CHAIN_ID) {
-          // The audit court can slash every provider's stake; defaulting it to a hot deployer key
-          // is fine on a local devnet and dangerous anywhere else.
-          throw new AgoraError('MissingAuditCourt', `Chain ${chainId} is not a local devnet: name the audit court explicitly.`, {
-            fix: 'pass --audit-court <address>: it alone can jail and slash providers. Until the AuditCourt contract exists, use a multisig you control.',
-          });
-        }
         const wallet = createWalletClient({ account, chain: chainFor(chainId, options.rpcUrl), transport: http(options.rpcUrl), pollingInterval: 250 });
         process.stdout.write(`deploying Agora to chain ${chainId} at ${shownUrl} from ${account.address}\n`);
         const feeBps = integer(options.feeBps, '--fee-bps');
