@@ -117,6 +117,18 @@ describe('complete', () => {
     expect(await runtime.complete(prompt, { maxTokens: 12 })).toEqual(result);
   });
 
+  test('a stop string ends the completion before it, streamed or not', async () => {
+    const full = await runtime.complete('Once upon a time', { maxTokens: 30 });
+    const words = full.text.trim().split(' ');
+    const stop = ` ${words[3]}`;
+    const pieces: string[] = [];
+    const stopped = await runtime.complete('Once upon a time', { maxTokens: 30, stop: [stop], onToken: (t) => pieces.push(t) });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
+    expect(pieces.join('')).toBe(stopped.text);
+    expect(stopped.completionTokens).toBeLessThan(30);
+  });
+
   test('without maxTokens it stops when the context is full, never shifting it', async () => {
     expect(small.contextSize).toBe(256);
     const completion = await small.complete('Once', { temperature: 0 });

@@ -441,7 +441,14 @@ function buildRuntime({
       (async () => {
         ensureOpen();
         validateGenerateOptions(options);
-        const signal = combinedSignal(options.signal);
+        // node-llama-cpp 3.22.1's LlamaCompletion ignores `customStopTriggers` (chat honours
+        // them), so stop strings are watched here: generation is aborted at the first one and the
+        // text cut before it. Streamed text holds back what could still become a stop string, so
+        // the pieces always join to the final text.
+        const stops = (options.stop ?? []).filter((stop) => stop.length > 0);
+        const stopAt = new AbortController();
+        const signal = AbortSignal.any([combinedSignal(options.signal), stopAt.signal]);
+        const watcher = watchStopStrings(stops, options.onToken, () => stopAt.abort());
         const tokens = model.tokenize(prompt, false, 'trimLeadingSpace');
         const inputLength = completionInputLength(tokens);
         const remaining = contextSize - inputLength;
@@ -449,20 +456,24 @@ function buildRuntime({
         try {
           const { value, generatedTokens } = await withSlot(signal, ({ completion }) =>
             completion.generateCompletionWithMeta(tokens, {
-              ...samplingOptions(options, remaining),
+              ...samplingOptions({ ...options, stop: undefined }, remaining),
               signal,
+              stopOnAbortSignal: true,
               // Without both, LlamaCompletion silently drops the start of a prompt longer than
               // 90% of the context, and shifts the context once generation fills it.
               disableContextShift: true,
               contextShiftSize: 1,
-              ...(options.onToken ? { onTextChunk: options.onToken } : {}),
+              onTextChunk: watcher.push,
             }),
           );
+          // An abort that was not a stop string is the caller's (or a shutdown): it throws.
+          if (!watcher.stopped && signal.aborted) rethrow(signal.reason, options.signal);
+          if (!watcher.stopped) watcher.flush();
           return {
-            text: value.response,
+            text: watcher.stopped ? watcher.text() : value.response,
             promptTokens: inputLength,
             completionTokens: generatedTokens,
-            finishReason: finishReasonOf(value.metadata.stopReason),
+            finishReason: watcher.stopped ? 'stop' : finishReasonOf(value.metadata.stopReason),
           };
         } catch (error) {
           return rethrow(error, options.signal);
@@ -618,4 +629,57 @@ function normalize(vector: readonly number[]): number[] {
   for (const value of vector) sum += value * value;
   const norm = Math.sqrt(sum);
   return norm === 0 ? [...vector] : vector.map((value) => value / norm);
+}
+
+/**
+ * Watches generated text for stop strings: forwards the text to `onText` as it comes, except a
+ * tail that could still be the start of a stop string, and calls `onStop` at the first full one.
+ */
+function watchStopStrings(stops: readonly string[], onText: ((text: string) => void) | undefined, onStop: () => void) {
+  let produced = '';
+  let emitted = 0;
+  let stopIndex = -1;
+  const emitUpTo = (end: number) => {
+    if (end > emitted) {
+      onText?.(produced.slice(emitted, end));
+      emitted = end;
+    }
+  };
+  /** Length of the longest tail of `produced` that is a proper prefix of some stop string. */
+  const pendingTail = () => {
+    let longest = 0;
+    for (const stop of stops) {
+      for (let k = Math.min(stop.length - 1, produced.length); k > longest; k--) {
+        if (produced.endsWith(stop.slice(0, k))) {
+          longest = k;
+          break;
+        }
+      }
+    }
+    return longest;
+  };
+  return {
+    get stopped() {
+      return stopIndex >= 0;
+    },
+    push: (chunk: string) => {
+      if (stopIndex >= 0) return;
+      const searchFrom = Math.max(0, produced.length - Math.max(0, ...stops.map((s) => s.length - 1)));
+      produced += chunk;
+      for (const stop of stops) {
+        const at = produced.indexOf(stop, searchFrom);
+        if (at >= 0 && (stopIndex < 0 || at < stopIndex)) stopIndex = at;
+      }
+      if (stopIndex >= 0) {
+        emitUpTo(stopIndex);
+        onStop();
+      } else {
+        emitUpTo(produced.length - pendingTail());
+      }
+    },
+    /** Sends what was held back (generation ended without a stop string). */
+    flush: () => emitUpTo(produced.length),
+    /** The text up to the stop string. */
+    text: () => produced.slice(0, stopIndex >= 0 ? stopIndex : produced.length),
+  };
 }
