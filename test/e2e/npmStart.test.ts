@@ -55,7 +55,6 @@ describe('npm start + the official openai client', () => {
     const baseURL = field(/Gateway \(OpenAI API\)\s+(http:\/\/\S+\/v1)/);
     const apiKey = field(/API key\s+(sk-agora-dev-[0-9a-f]+)/);
     const rpcUrl = field(/RPC URL\s+(http:\/\/\S+)/);
-    const [, providerUrl, providerAddress] = /provider1\s+(http:\/\/\S+)\s+(0x[0-9a-fA-F]{40})/.exec(output)!;
     const openai = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
 
     // The devnet itself: every contract deployed at the addresses printed, dev accounts funded.
@@ -69,47 +68,75 @@ describe('npm start + the official openai client', () => {
     const llama = models.data.find((m) => m.id === 'agora/tiny-llama') as { agora: { modelId: Hex; providers: number } } | undefined;
     expect(llama!.agora.providers).toBe(3);
 
-    // The cheapest provider's quote for the language model, from its own 402 answer.
-    const unpaid = await fetch(`${providerUrl}/v1/infer/${llama!.agora.modelId}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: { prompt: 'hi' } }),
+    // The gateway routes by score, so any of the three providers may serve a call: each answer
+    // says which one and what it was paid, and each provider's books must agree.
+    const providers = [...output.matchAll(/(provider[123])\s+(http:\/\/\S+)\s+(0x[0-9a-fA-F]{40})/g)].map(([, role, url, address]) => {
+      const token = readFileSync(join(stateDir, 'run', role!, ADMIN_TOKEN_FILE), 'utf8').trim();
+      const admin = async (method: 'GET' | 'POST', path: string) => {
+        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(200);
+        return BigInt(((await response.json()) as { unredeemed: string }).unredeemed);
+      };
+      return { role: role!, url: url!, address: address as Address, admin };
     });
-    expect(unpaid.status).toBe(402);
-    const quote = BigInt(((await unpaid.json()) as { quote: { price: string } }).quote.price);
-
-    const adminToken = readFileSync(join(stateDir, 'run', 'provider1', ADMIN_TOKEN_FILE), 'utf8').trim();
-    const admin = async (method: 'GET' | 'POST', path: string) => {
-      const response = await fetch(`${providerUrl}${path}`, { method, headers: { authorization: `Bearer ${adminToken}` } });
-      expect(response.status).toBe(200);
-      return (await response.json()) as { unredeemed: string };
+    expect(providers.map((p) => p.role)).toEqual(['provider1', 'provider2', 'provider3']);
+    const owedBefore = await Promise.all(providers.map((p) => p.admin('GET', '/admin/status')));
+    const paid = new Map<string, bigint>();
+    let calls = 0;
+    const charge = (answer: unknown) => {
+      calls++;
+      const { provider, price } = (answer as { agora: { provider: Address; price: string } }).agora;
+      paid.set(provider, (paid.get(provider) ?? 0n) + BigInt(price));
     };
-    const owedBefore = BigInt((await admin('GET', '/admin/status')).unredeemed);
 
     const messages = [{ role: 'user' as const, content: 'Tell me about Agora.' }];
     const chat = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages, max_tokens: 16, temperature: 0 });
     expect(chat.choices[0]!.message.content!.length).toBeGreaterThan(0);
-    expect((chat as typeof chat & { agora: { provider: Address } }).agora.provider).toBe(providerAddress);
+    charge(chat);
 
     const stream = await openai.chat.completions.create({ model: 'agora/tiny-llama', messages, max_tokens: 16, temperature: 0, stream: true });
     let streamed = '';
-    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
-    expect(streamed).toBe(chat.choices[0]!.message.content);
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta.content ?? '';
+      if ('agora' in chunk) charge(chunk); // the final chunk carries who served it
+    }
+    expect(streamed).toBe(chat.choices[0]!.message.content); // greedy: the same text from any provider
 
     const embeddings = await openai.embeddings.create({ model: 'agora/tiny-llama', input: ['decentralized', 'intelligence'] });
     expect(embeddings.data).toHaveLength(2);
     expect(embeddings.data[0]!.embedding.length).toBeGreaterThan(0);
+    charge(embeddings);
 
-    const N = 3n;
-    const owed = BigInt((await admin('GET', '/admin/status')).unredeemed);
-    expect(owed - owedBefore).toBe(N * quote);
+    // N = 3 calls: each provider is owed exactly (calls it served) × its own quote, from its 402 answer.
+    expect(calls).toBe(3);
+    expect([...paid.values()].reduce((a, b) => a + b, 0n)).toBe(
+      await (async () => {
+        let total = 0n;
+        for (const [i, p] of providers.entries()) total += (await p.admin('GET', '/admin/status')) - owedBefore[i]!;
+        return total;
+      })(),
+    );
+    const served = providers.filter((p) => paid.has(p.address));
+    expect(served.length).toBeGreaterThan(0);
+    for (const p of served) {
+      const unpaid = await fetch(`${p.url}/v1/infer/${llama!.agora.modelId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { prompt: 'hi' } }),
+      });
+      expect(unpaid.status).toBe(402);
+      const quote = BigInt(((await unpaid.json()) as { quote: { price: string } }).quote.price);
+      const owed = (await p.admin('GET', '/admin/status')) - owedBefore[providers.indexOf(p)]!;
+      expect(owed % quote).toBe(0n);
+      expect(owed).toBe(paid.get(p.address));
 
-    // Redeem: the provider's share (what it is owed less the protocol fee; the devnet models pay no royalty) lands in its wallet.
-    const balanceBefore = await getTokenBalance(chain, { account: providerAddress as Address });
-    const after = await admin('POST', '/admin/redeem');
-    expect(after.unredeemed).toBe('0');
-    const fee = (owed * BigInt(deployment.parameters.protocolFeeBps)) / 10_000n;
-    expect(await getTokenBalance(chain, { account: providerAddress as Address })).toBe(balanceBefore + owed - fee);
+      // Redeem: what it is owed less the protocol fee (the devnet models pay no royalty) lands in its wallet.
+      const total = await p.admin('GET', '/admin/status');
+      const balanceBefore = await getTokenBalance(chain, { account: p.address });
+      expect(await p.admin('POST', '/admin/redeem')).toBe(0n);
+      const fee = (total * BigInt(deployment.parameters.protocolFeeBps)) / 10_000n;
+      expect(await getTokenBalance(chain, { account: p.address })).toBe(balanceBefore + total - fee);
+    }
   });
 
   it('stops everything cleanly on Ctrl-C', async () => {

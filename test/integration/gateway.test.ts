@@ -70,6 +70,7 @@ beforeAll(async () => {
       port: 0,
       channelDeposit: '100000',
       providerTimeoutMs: 1_000,
+      routing: 'cheapest', // exact amounts per provider below; score routing has its own test
       apiKeys: [
         { name: 'main', key: MAIN_KEY, spendLimit: '1000000000' },
         { name: 'tiny', key: TINY_KEY, spendLimit: (2n * CHEAP.gguf).toString() },
@@ -270,6 +271,37 @@ describe('gateway (OpenAI API over the network)', () => {
     expect(await badPart.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
   });
 
+  it('routes by score: newcomers are explored, and every call is paid to the provider that served it', async () => {
+    // A second gateway, routing by score with a seeded random source: both providers are newcomers
+    // to it, so its first calls explore them.
+    let seed = 7;
+    const rng = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+    const scored = await startGateway({
+      client: devnet.as('buyer2') as Parameters<typeof startGateway>[0]['client'],
+      stateDir: join(dir, 'gateway-scored'),
+      log: pino({ level: 'silent' }),
+      rng,
+      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${scored.url}/v1`, apiKey: MAIN_KEY, maxRetries: 0 });
+      const paid = new Map<string, bigint>();
+      for (let i = 0; i < 8; i++) {
+        const answer = await client.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: `explore ${i}` }], max_tokens: 2 });
+        const { provider, price } = (answer as typeof answer & { agora: { provider: string; price: string } }).agora;
+        paid.set(provider, (paid.get(provider) ?? 0n) + BigInt(price));
+      }
+      expect([...paid.keys()].sort()).toEqual([providers[0]!.address, providers[1]!.address].sort());
+      expect(paid.get(providers[0]!.address)! % CHEAP.gguf).toBe(0n);
+      expect(paid.get(providers[1]!.address)! % DEAR.gguf).toBe(0n);
+      // What its channels signed, net of credit, is exactly what the answers say was paid.
+      const net = scored.channels().reduce((sum, c) => sum + c.cumulative - c.credit, 0n);
+      expect(net).toBe([...paid.values()].reduce((a, b) => a + b, 0n));
+    } finally {
+      await scored.stop();
+    }
+  });
+
   it('exposes Prometheus metrics by route and status', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(text).toMatch(/agora_gateway_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
@@ -284,7 +316,7 @@ describe('gateway (OpenAI API over the network)', () => {
       client: devnet.as('buyer1') as Parameters<typeof startGateway>[0]['client'],
       stateDir: join(dir, 'gateway'),
       log: pino({ level: 'silent' }),
-      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', providerTimeoutMs: 1_000, apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
+      config: gatewayConfigSchema.parse({ port: 0, channelDeposit: '100000', providerTimeoutMs: 1_000, routing: 'cheapest', apiKeys: [{ name: 'main', key: MAIN_KEY, spendLimit: '1000000000' }] }),
     });
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: MAIN_KEY, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'agora/tiny-llama', messages: [{ role: 'user', content: 'after restart' }], max_tokens: 4 });

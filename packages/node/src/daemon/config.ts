@@ -27,6 +27,8 @@ export const gatewayConfigSchema = z.object({
   maxChannelsPerProvider: z.number().int().min(1).max(64).default(4),
   /** How long a provider may stay silent (until its answer, or between streamed tokens) before the call moves on, ms. */
   providerTimeoutMs: z.number().int().positive().default(120_000),
+  /** `score`: route by measured delivery, latency and price with exploration for newcomers; `cheapest`: the cheapest live offer. */
+  routing: z.enum(['score', 'cheapest']).default('score'),
   apiKeys: z.array(apiKeyConfig).default([]),
 });
 

@@ -7,6 +7,7 @@ import {
   type SignedInferenceReceipt,
 } from '@agora/sdk';
 import { callProvider, ProviderCallError } from '../provider/providerClient.ts';
+import { createRouter } from '../market/router.ts';
 import type { ChannelPool, CallOutcome } from './channelPool.ts';
 import type { GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
@@ -25,6 +26,14 @@ export type NetworkCallerInit = {
    * streamed tokens. A provider that hangs is then skipped like one that failed.
    */
   providerTimeoutMs?: number;
+  /**
+   * How a provider is chosen: `score` (default) routes by measured value — delivery, latency and
+   * price as this gateway saw them, with an exploration share for newcomers — through the market
+   * router; `cheapest` always takes the cheapest live offer.
+   */
+  routing?: 'score' | 'cheapest';
+  /** Uniform [0, 1) source for the router (tests pass a seeded one). */
+  rng?: () => number;
   log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
 };
 
@@ -46,6 +55,9 @@ export type NetworkCallResult = {
   price: bigint;
 };
 
+/** What the router assumes of a provider's latency until it has measured some (no quote is on-chain yet). */
+const DEFAULT_QUOTED_LATENCY_MS = 1_000;
+
 /** Provider refusals that mean "this channel is unusable": open another one. */
 const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherForged']);
 /** Refusals of a voucher whose amount did not match the provider's books: set the view right and pay again. */
@@ -57,7 +69,7 @@ function clientFacing(err: unknown, status: number, code: string, message: strin
 }
 
 /**
- * Makes one paid call on the network: picks the cheapest live provider for the model (skipping
+ * Makes one paid call on the network: picks a live provider for the model by the router (see `routing`; skipping
  * ones that just failed), charges the API key, pays through a channel with a voucher, checks the
  * signed receipt against the output, and tries the next provider when one fails before answering.
  * A call that is not served is never charged: the key's spend is given back and the provider's
@@ -96,6 +108,39 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     }
   }
 
+  const routing = init.routing ?? 'score';
+  const router = createRouter({ ...(init.rng ? { rng: init.rng } : {}) });
+  /** Offers the router knows, per model, with the price it was told (re-told only on a change). */
+  const known = new Map<string, Map<string, bigint>>();
+
+  /** Keeps the router's offers in step with the chain's (new, re-priced and withdrawn ones). */
+  function syncRouter(modelId: Hex, offers: CatalogOffer[]) {
+    const model = modelId.toLowerCase();
+    const before = known.get(model) ?? new Map<string, bigint>();
+    const now = new Map(offers.map((o) => [o.provider.toLowerCase(), o.price]));
+    for (const offer of offers) {
+      if (before.get(offer.provider.toLowerCase()) !== offer.price) {
+        router.addOffer({ provider: offer.provider, modelId, price: Number(offer.price), quotedLatencyMs: DEFAULT_QUOTED_LATENCY_MS });
+      }
+    }
+    for (const provider of before.keys()) if (!now.has(provider)) router.removeOffer(provider as Address, modelId);
+    known.set(model, now);
+  }
+
+  /** The offer for the next attempt: never one tried in this call; a cooling-down one only as a last resort. */
+  function chooseOffer(modelId: Hex, offers: CatalogOffer[], tried: Set<string>): CatalogOffer | undefined {
+    const untried = (o: { provider: Address }) => !tried.has(o.provider.toLowerCase());
+    if (routing === 'score') {
+      syncRouter(modelId, offers);
+      const pick =
+        router.pick(modelId, { accept: (p) => untried({ provider: p }) && !isCooling(p) }) ?? router.pick(modelId, { accept: (p) => untried({ provider: p }) });
+      const offer = pick && offers.find((o) => o.provider.toLowerCase() === pick.provider.toLowerCase());
+      if (offer) return offer;
+    }
+    // Cheapest first (offers come sorted by price).
+    return offers.find((o) => untried(o) && !isCooling(o.provider)) ?? offers.find(untried);
+  }
+
   async function call(params: NetworkCallParameters): Promise<NetworkCallResult> {
     const { model, input } = params;
     const modelId = model.modelId;
@@ -109,11 +154,9 @@ export function createNetworkCaller(init: NetworkCallerInit) {
       if (offers.length === 0) {
         throw clientFacing(undefined, 503, 'NoProvider', `No provider offers model "${model.name}" right now.`);
       }
-      // Cheapest first; a provider that failed recently or in this call goes last.
-      const offer =
-        offers.find((o) => !tried.has(o.provider.toLowerCase()) && !isCooling(o.provider)) ??
-        offers.find((o) => !tried.has(o.provider.toLowerCase()));
+      const offer = chooseOffer(modelId, offers, tried);
       if (!offer) break;
+      const startedAt = performance.now();
 
       store.reserveSpend(params.keyHash, offer.price);
       let outcome: CallOutcome = 'unserved';
@@ -153,6 +196,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
           signal: attemptController.signal,
         });
         outcome = 'served';
+        router.record(offer.provider, modelId, { kind: 'delivered', latencyMs: performance.now() - startedAt });
         if (answer.channel) lease.sync(answer.channel);
         await checkReceipt(answer.receipt, { offer, modelId, input, params: params.params, output: answer.output, channelId: voucher.channelId, cumulativeAmount: voucher.cumulativeAmount }).catch((err: unknown) => {
           cool(offer.provider, 'invalid receipt');
@@ -184,6 +228,8 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         if (outcome !== 'channelRefused' && !retryHere) {
           tried.add(provider);
           cool(offer.provider, code ?? (err as Error).message);
+          // Not delivered: counts against the provider's delivery rate, hence its traffic.
+          router.record(offer.provider, modelId, { kind: 'timeout' });
         }
         log('info', 'provider call failed; trying again', { provider: offer.provider, code, status, outcome });
       } finally {

@@ -34,6 +34,8 @@ export async function startGateway(init: {
   config: GatewayConfig;
   stateDir: string;
   log: Logger;
+  /** Uniform [0, 1) source for the router (tests pass a seeded one; default Math.random). */
+  rng?: () => number;
 }): Promise<AgoraGateway> {
   const { client, config, log } = init;
   const store = openGatewayStore({ path: join(init.stateDir, 'gateway.db') });
@@ -50,7 +52,7 @@ export async function startGateway(init: {
       maxChannelsPerProvider: config.maxChannelsPerProvider,
       log: (event, fields) => log.info(fields, event),
     });
-    const caller = createNetworkCaller({ client, catalog, pool, store, providerTimeoutMs: config.providerTimeoutMs, log: (level, event, fields) => log[level](fields, event) });
+    const caller = createNetworkCaller({ client, catalog, pool, store, providerTimeoutMs: config.providerTimeoutMs, routing: config.routing, ...(init.rng ? { rng: init.rng } : {}), log: (level, event, fields) => log[level](fields, event) });
     const app = await buildGatewayApp({ catalog, caller, store, logger: log.child({ component: 'gateway-http' }) });
     // Prometheus: calls by route and status (route templates only, so URLs cannot grow the registry).
     const metrics = new Registry();
