@@ -294,6 +294,10 @@ describe('gateway (OpenAI API over the network)', () => {
       expect([...paid.keys()].sort()).toEqual([providers[0]!.address, providers[1]!.address].sort());
       expect(paid.get(providers[0]!.address)! % CHEAP.gguf).toBe(0n);
       expect(paid.get(providers[1]!.address)! % DEAR.gguf).toBe(0n);
+      // /v1/models shows what it measured of each provider it routed to.
+      const listed = (await client.models.list()).data.find((m) => m.id === 'agora/tiny-llama') as unknown as { agora: { scores: { provider: string; calls: number }[] } };
+      expect(listed.agora.scores.map((x) => x.provider).sort()).toEqual([providers[0]!.address, providers[1]!.address].sort());
+      expect(listed.agora.scores.reduce((sum, x) => sum + x.calls, 0)).toBe(8);
       // What its channels signed, net of credit, is exactly what the answers say was paid.
       const net = scored.channels().reduce((sum, c) => sum + c.cumulative - c.credit, 0n);
       expect(net).toBe([...paid.values()].reduce((a, b) => a + b, 0n));

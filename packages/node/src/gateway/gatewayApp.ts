@@ -40,6 +40,7 @@ const sampling = {
 } as const;
 
 const now = () => Math.floor(Date.now() / 1000);
+const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The provider's token counts in OpenAI's `usage` shape. */
 const usageOf = (output: LanguageOutput) => ({
@@ -208,7 +209,24 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
           object: 'model',
           created: 0,
           owned_by: model.publisher,
-          agora: { modelId: model.modelId, format: model.format, runtime: model.runtime, verificationMode: model.verificationMode, providers: offers.length, cheapestPrice: offers[0]!.price.toString() },
+          agora: {
+            modelId: model.modelId,
+            format: model.format,
+            runtime: model.runtime,
+            verificationMode: model.verificationMode,
+            providers: offers.length,
+            cheapestPrice: offers[0]!.price.toString(),
+            // What this gateway has measured of each provider it has routed to (empty until it routes).
+            scores: caller.getProviderScores(model.modelId).map(({ provider, price, summary }) => ({
+              provider,
+              price: price.toString(),
+              calls: summary.calls,
+              deliveryRate: round(summary.deliveryRate),
+              expectedLatencyMs: round(summary.expectedLatencyMs),
+              quality: round(summary.quality),
+              value: summary.value,
+            })),
+          },
         })),
     };
   });

@@ -8,6 +8,7 @@ import {
 } from '@agora/sdk';
 import { callProvider, ProviderCallError } from '../provider/providerClient.ts';
 import { createRouter } from '../market/router.ts';
+import { getScoreSummary } from '../market/providerScore.ts';
 import type { ChannelPool, CallOutcome } from './channelPool.ts';
 import type { GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
@@ -241,7 +242,17 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     throw clientFacing(lastError, 502, 'ProviderFailed', `Every provider tried for model "${model.name}" failed: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   }
 
-  return { call };
+  /** What the router knows of each provider of a model (for `/v1/models`): its score summary. */
+  function getProviderScores(modelId: Hex) {
+    const offers = known.get(modelId.toLowerCase());
+    if (!offers) return [];
+    return [...offers.keys()].flatMap((provider) => {
+      const score = router.getScore(provider as Address, modelId);
+      return score ? [{ provider: score.provider, price: offers.get(provider)!, summary: getScoreSummary(score) }] : [];
+    });
+  }
+
+  return { call, getProviderScores };
 }
 
 export type NetworkCaller = ReturnType<typeof createNetworkCaller>;
