@@ -164,7 +164,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
       let streamed = false;
       const lease = await pool.acquire({ provider: offer.provider, modelId, price: offer.price, ...(params.signal ? { signal: params.signal } : {}) }).catch((err: unknown) => {
         store.refundSpend(params.keyHash, offer.price);
-        if (params.signal?.aborted) throw err;
+        if (params.signal?.aborted) throw clientFacing(err, 499, 'ClientClosedRequest', 'The client closed the request while it waited for a channel.');
         // The gateway's own wallet could not open or top up a channel: nothing the caller can fix.
         log('warn', 'cannot open or top up a channel', { provider: offer.provider, err: err instanceof Error ? err.message : String(err) });
         // Only the short message goes to the client: a raw RPC error can carry the RPC URL (often with a key in it).
