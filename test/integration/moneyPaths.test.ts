@@ -1,5 +1,8 @@
 // Every money path of the trust layer, end to end on a real EVM node through the sdk: who ends up
 // with which tokens, and that each contract still holds exactly what it owes.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak256, toHex, type Address } from 'viem';
 import { getBlockNumber, readContract } from 'viem/actions';
@@ -41,6 +44,7 @@ import {
 } from '@agora/sdk';
 import { getDevAccount } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { runCli } from '../support/cli.ts';
 import { PRICE, expectedSplit, setUpMarket, type Market } from '../support/market.ts';
 
 let devnet: TestDevnet;
@@ -50,7 +54,7 @@ const buyer = getDevAccount('buyer1').account.address;
 const treasury = getDevAccount('treasury').account.address;
 
 beforeAll(async () => {
-  devnet = await startTestDevnet();
+  devnet = await startTestDevnet({ stateDir: mkdtempSync(join(tmpdir(), 'agora-money-')) });
   market = await setUpMarket(devnet, ['provider1', 'provider2']);
 });
 afterAll(() => devnet?.stop());
@@ -277,5 +281,17 @@ describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
     expect(await getAuditCredit(devnet.as('buyer1'), { account: treasury })).toBe(toTreasury);
     expect(await balance(buyer)).toBe(buyerBefore + refund);
     await expectSolvent();
+
+    // `agora providers` scores from this on-chain evidence: the slashed provider's failed audit
+    // lowers its audit pass rate below the untouched provider's, and it is shown inactive.
+    const listed = await runCli(['providers', '--model', market.modelId, '--json', '--rpc-url', devnet.rpcUrl, '--deployment', devnet.deploymentFile!]);
+    expect(listed.stderr).toBe('');
+    const { providers } = JSON.parse(listed.stdout) as { providers: { provider: string; auditsFailed: number; auditPassRate: number; active: boolean }[] };
+    const slashedRow = providers.find((p) => p.provider === provider)!;
+    const otherRow = providers.find((p) => p.provider === getDevAccount('provider2').account.address)!;
+    expect(slashedRow).toMatchObject({ auditsFailed: 1, active: false });
+    expect(otherRow).toMatchObject({ auditsFailed: 0, active: true });
+    expect(slashedRow.auditPassRate).toBeLessThan(otherRow.auditPassRate);
+    expect(providers.at(-1)!.provider).toBe(provider); // worst value last
   });
 });

@@ -8,6 +8,7 @@ import { keysCommand } from './commands/keys.ts';
 import { providerCommand } from './commands/provider.ts';
 import { channelCommand } from './commands/channel.ts';
 import { modelsCommand } from './commands/models.ts';
+import { providersCommand } from './commands/providers.ts';
 
 /** The `agora` command line: each command parses, calls one function and prints. */
 export function createProgram(): Command {
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   program.addCommand(providerCommand());
   program.addCommand(channelCommand());
   program.addCommand(modelsCommand());
+  program.addCommand(providersCommand());
   program.hook('preAction', () => {
     process.on('unhandledRejection', reportAndExit);
   });
