@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatTime, parseAddress } from './connect.ts';
-import { getModelName } from './resolveModel.ts';
+import { getModelName } from '@agora/sdk';
 
 describe('cli helpers', () => {
   it('shows times against chain time', () => {

@@ -1,15 +1,5 @@
 import { isHex, type Hex } from 'viem';
-import { AgoraError, getModel, getModels, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
-
-/** The prefix `agora node` registers models under: `agora://models/<name>`. */
-const NAME_PREFIX = 'agora://models/';
-
-/** A model's registered name, read from its metadata URI (`agora://models/digits` → `digits`); undefined when it has none. */
-export function getModelName(model: Pick<GetModelReturnType, 'metadataURI'>): string | undefined {
-  return model.metadataURI.startsWith(NAME_PREFIX) && model.metadataURI.length > NAME_PREFIX.length
-    ? model.metadataURI.slice(NAME_PREFIX.length)
-    : undefined;
-}
+import { AgoraError, getModel, getModelName, getModels, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
 
 /**
  * Finds a registered model by its 0x id or its name. Anyone can register a model under any name,

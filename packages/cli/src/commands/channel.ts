@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { Address, Hex } from 'viem';
 import { getContractEvents } from 'viem/actions';
 import {
+  getModelName,
   AgoraError,
   getChannel,
   getModel,
@@ -18,7 +19,7 @@ import {
 import { addKeyOptions, loadAddress, type KeySourceOptions } from '../keys.ts';
 import { addChainOptions, chainNow, connectReader, connectSigner, formatTime, parseAddress, printResult, run, type ChainOptions } from '../connect.ts';
 import { checkBalance, formatAmount, getTokenUnits, parseAmount } from '../amounts.ts';
-import { getModelName, resolveModel } from '../resolveModel.ts';
+import { resolveModel } from '../resolveModel.ts';
 
 type SignOptions = ChainOptions & KeySourceOptions;
 

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { getModels, getOffersForModel } from '@agora/sdk';
-import { addChainOptions, connectReader, printResult, run, type ChainOptions } from '../connect.ts';
+import { getModelName, getModels, getOffersForModel } from '@agora/sdk';
+import { addChainOptions, connectReader, formatTable, printResult, run, type ChainOptions } from '../connect.ts';
 import { formatAmount, getTokenUnits } from '../amounts.ts';
-import { getModelName } from '../resolveModel.ts';
 
 /** `agora models`: every registered model with its live offers and cheapest price. */
 export function modelsCommand(): Command {
@@ -44,8 +43,7 @@ export function modelsCommand(): Command {
               r.cheapest ? `${formatAmount(r.cheapest.pricePerUnit, units)}/${r.cheapest.unit} (${r.cheapest.provider})` : '-',
             ]),
           ];
-          const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-          return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+          return formatTable(table);
         });
       }),
     );

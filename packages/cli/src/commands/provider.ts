@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import {
+  getModelName,
   AgoraError,
   getCredit,
   getModels,
@@ -18,7 +19,7 @@ import {
 import { addKeyOptions, loadAddress, type KeySourceOptions } from '../keys.ts';
 import { addChainOptions, chainNow, connectReader, connectSigner, formatTime, parseAddress, printResult, run, type ChainOptions } from '../connect.ts';
 import { checkBalance, formatAmount, getTokenUnits, parseAmount } from '../amounts.ts';
-import { getModelName, resolveModel } from '../resolveModel.ts';
+import { resolveModel } from '../resolveModel.ts';
 
 type SignOptions = ChainOptions & KeySourceOptions;
 type AmountOptions = SignOptions & { amount: string; units?: boolean };

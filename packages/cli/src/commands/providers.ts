@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import type { Address } from 'viem';
 import { getContractEvents } from 'viem/actions';
-import { AgoraError, auditCourtAbi, auditVerdicts, getOffersForModel, type AgoraClient } from '@agora/sdk';
+import { getModelName, AgoraError, auditCourtAbi, auditVerdicts, getOffersForModel, type AgoraClient } from '@agora/sdk';
 import { createProviderScore, getScoreSummary, recordObservation } from '@agora/node/market';
-import { addChainOptions, connectReader, printResult, run, type ChainOptions } from '../connect.ts';
+import { addChainOptions, connectReader, formatTable, printResult, run, type ChainOptions } from '../connect.ts';
 import { formatAmount, getTokenUnits } from '../amounts.ts';
-import { getModelName, resolveModel } from '../resolveModel.ts';
+import { resolveModel } from '../resolveModel.ts';
 
 /** Latency the score assumes for every provider: nothing on-chain measures latency (the gateway does). */
 const ASSUMED_LATENCY_MS = 1_000;
@@ -92,10 +92,9 @@ export function providersCommand(): Command {
               r.active ? 'active' : 'inactive (unstaked or jailed)',
             ]),
           ];
-          const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
           return [
             `${name} (${model.modelId}), best value first (audit pass rate × speed ÷ price; speed is measured by gateways, not on-chain):`,
-            ...table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')),
+            ...formatTable(table),
           ];
         });
       }),

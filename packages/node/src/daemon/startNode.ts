@@ -9,6 +9,7 @@ import {
   getModel,
   getOffer,
   getProvider,
+  modelNameURI,
   parseDeployment,
   registerModel,
   registerProvider,
@@ -85,7 +86,7 @@ async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models
       throw err;
     });
     if (!exists) {
-      await registerModel(client, { ...model.descriptor, metadataURI: `agora://models/${model.descriptor.name}` });
+      await registerModel(client, { ...model.descriptor, metadataURI: modelNameURI(model.descriptor.name) });
       log.info({ modelId, name: model.descriptor.name }, 'registered model');
     }
     const offer = await getOffer(client, { provider: me, modelId });

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem';
-import { AgoraError, getModels, getOffersForModel, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
+import { AgoraError, getModelName, getModels, getOffersForModel, type AgoraClient, type GetModelReturnType } from '@agora/sdk';
 
 /** A registered model as the gateway shows it: its on-chain record and a name users can type. */
 export type CatalogModel = GetModelReturnType & { name: string };
@@ -7,13 +7,9 @@ export type CatalogModel = GetModelReturnType & { name: string };
 /** A provider's live offer for a model, with where to reach it. */
 export type CatalogOffer = { provider: Address; endpoint: string; price: bigint };
 
-const METADATA_PREFIX = 'agora://models/';
-
-/** The name a model is known by: the path of its `agora://models/<name>` metadata URI, else its id. */
+/** The name a model is known by: its registered name (`agora://models/<name>`), else its id. */
 export function modelName(model: GetModelReturnType): string {
-  return model.metadataURI.startsWith(METADATA_PREFIX) && model.metadataURI.length > METADATA_PREFIX.length
-    ? model.metadataURI.slice(METADATA_PREFIX.length)
-    : model.modelId;
+  return getModelName(model) ?? model.modelId;
 }
 
 /** A failed chain read, as the gateway's users see it (503: try again later). */
