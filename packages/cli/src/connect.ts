@@ -89,6 +89,12 @@ export function printResult(options: { json?: boolean | undefined }, data: objec
   }
 }
 
+/** Rows as aligned columns, two spaces apart (the last column is not padded). */
+export function formatTable(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
 /** Unix seconds as an ISO time with how far it is from `now` (chain time): `2026-… (in 1h 0m)`. */
 export function formatTime(seconds: bigint, now: bigint): string {
   if (seconds === 0n) return '-';
