@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import type { VoucherStore } from '../store/voucherStore.ts';
@@ -8,14 +8,21 @@ import type { VoucherStore } from '../store/voucherStore.ts';
 /** File in the node's state folder holding the operator's admin token (mode 0600). */
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
+/**
+ * Reads a secret kept in a file only its owner can read, creating it with `create()` (folder
+ * included, mode 0600) the first time, so it stays the same across restarts.
+ */
+export function readOrCreateSecretFile(path: string, create: () => string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dirname(path), { recursive: true });
+  const secret = create();
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
 /** Reads the node's admin token, creating a random one on first start. */
 export function ensureAdminToken(stateDir: string): string {
-  const path = join(stateDir, ADMIN_TOKEN_FILE);
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(stateDir, { recursive: true });
-  const token = randomBytes(32).toString('hex');
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  return token;
+  return readOrCreateSecretFile(join(stateDir, ADMIN_TOKEN_FILE), () => randomBytes(32).toString('hex'));
 }
 
 /**

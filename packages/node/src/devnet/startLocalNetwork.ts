@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { LocalAccount } from 'viem';
@@ -7,6 +7,7 @@ import { connectAgora, type AgoraWalletClient } from '@agora/sdk';
 import { nodeConfigSchema, gatewayConfigSchema } from '../daemon/config.ts';
 import { startNode, type AgoraNode } from '../daemon/startNode.ts';
 import { startGateway, type AgoraGateway } from '../gateway/startGateway.ts';
+import { readOrCreateSecretFile } from '../daemon/adminRoutes.ts';
 import { buildDigitsModel } from '../runtimes/onnx/buildDigitsModel.ts';
 import { writeTinyLlamaGguf } from '../runtimes/gguf/writeTinyLlamaGguf.ts';
 import { getDevAccount, type DevRole } from './devAccounts.ts';
@@ -64,12 +65,7 @@ async function prepareModels(dir: string, progress: (message: string) => void) {
 
 /** The devnet's API key: created once, then reused so scripts keep working across restarts. */
 function devApiKey(dir: string): string {
-  const path = join(dir, 'dev-api-key');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(dir, { recursive: true });
-  const key = `sk-agora-dev-${randomBytes(16).toString('hex')}`;
-  writeFileSync(path, `${key}\n`, { mode: 0o600 });
-  return key;
+  return readOrCreateSecretFile(join(dir, 'dev-api-key'), () => `sk-agora-dev-${randomBytes(16).toString('hex')}`);
 }
 
 /**
