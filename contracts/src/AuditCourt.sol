@@ -161,6 +161,9 @@ contract AuditCourt is ReentrancyGuard {
         bytes32 channelId,
         uint64 drawBlock
     );
+    /// @notice Emitted with `AuditOpened`: where drawn verifiers fetch the call (input, params,
+    /// output) the receipt hashes. The court keeps only the hashes, so the evidence cannot be altered.
+    event EvidenceOffered(uint256 indexed auditId, string evidenceURI);
     /// @notice Emitted when the draw block's hash is no longer available and a new one is set.
     event DrawRescheduled(uint256 indexed auditId, uint64 drawBlock);
     /// @notice Emitted for each verifier drawn into an audit.
@@ -266,8 +269,10 @@ contract AuditCourt is ReentrancyGuard {
     /// goes to that channel's buyer, whoever opened the audit.
     /// @param receipt The receipt's fields, exactly as signed.
     /// @param signature The provider's 65-byte EIP-712 signature.
+    /// @param evidenceURI Where drawn verifiers fetch the call's input, params and output. Evidence
+    /// that cannot be fetched, or does not hash to the receipt, leaves the provider's answer unchallenged.
     /// @return auditId The new audit's id (ids start at 1).
-    function openAudit(InferenceReceipt calldata receipt, bytes calldata signature)
+    function openAudit(InferenceReceipt calldata receipt, bytes calldata signature, string calldata evidenceURI)
         external
         nonReentrant
         returns (uint256 auditId)
@@ -300,8 +305,16 @@ contract AuditCourt is ReentrancyGuard {
         _drawn[auditId][msg.sender] = true;
         _drawn[auditId][channel.buyer] = true;
         _totalBonded += _auditBond;
-        emit AuditOpened(auditId, msg.sender, channel.provider, digest, receipt.modelId, receipt.channelId, audit.drawBlock);
+        _emitOpened(auditId, audit);
+        emit EvidenceOffered(auditId, evidenceURI);
         _token.safeTransferFrom(msg.sender, address(this), _auditBond);
+    }
+
+    /// @dev Emits `AuditOpened` from storage (in its own frame: `openAudit` has no stack to spare).
+    function _emitOpened(uint256 auditId, Audit storage audit) private {
+        emit AuditOpened(
+            auditId, audit.opener, audit.provider, audit.receiptDigest, audit.receipt.modelId, audit.receipt.channelId, audit.drawBlock
+        );
     }
 
     // ---------------------------------------------------------------- drawing

@@ -18,6 +18,7 @@ contract AuditCourtTest is AuditCourtFixture {
     address private buyer = makeAddr("buyer");
     address private gateway = makeAddr("gateway");
     address[] private verifierPool;
+    string private constant EVIDENCE_URI = "https://gateway.test/v1/audits/evidence";
 
     AuditCourt.Verdict private constant PASS = AuditCourt.Verdict.Pass;
     AuditCourt.Verdict private constant FAIL = AuditCourt.Verdict.Fail;
@@ -31,6 +32,7 @@ contract AuditCourtTest is AuditCourtFixture {
         bytes32 channelId,
         uint64 drawBlock
     );
+    event EvidenceOffered(uint256 indexed auditId, string evidenceURI);
     event AuditResolved(
         uint256 indexed auditId, AuditCourt.Verdict outcome, uint256 slashed, uint256 refund, uint256 bounty, uint256 toTreasury
     );
@@ -58,7 +60,7 @@ contract AuditCourtTest is AuditCourtFixture {
         AuditCourt.InferenceReceipt memory receipt = makeReceipt(buyer, provider, OUTPUT);
         bytes memory signature = signInference(providerKey, receipt);
         vm.prank(gateway);
-        auditId = court.openAudit(receipt, signature);
+        auditId = court.openAudit(receipt, signature, EVIDENCE_URI);
     }
 
     function one(address a) private pure returns (address[] memory list) {
@@ -152,8 +154,10 @@ contract AuditCourtTest is AuditCourtFixture {
         bytes32 digest = court.hashReceipt(receipt);
         vm.expectEmit(address(court));
         emit AuditOpened(1, gateway, provider, digest, modelId, receipt.channelId, uint64(block.number) + DRAW_DELAY);
+        vm.expectEmit(address(court));
+        emit EvidenceOffered(1, EVIDENCE_URI);
         vm.prank(gateway);
-        uint256 auditId = court.openAudit(receipt, signature);
+        uint256 auditId = court.openAudit(receipt, signature, EVIDENCE_URI);
 
         assertEq(auditId, 1);
         AuditCourt.Audit memory audit = court.getAudit(auditId);
@@ -177,7 +181,7 @@ contract AuditCourtTest is AuditCourtFixture {
         bytes memory signature = signInference(malloryKey, receipt);
         vm.prank(gateway);
         vm.expectRevert(abi.encodeWithSelector(AuditCourt.AuditCourtInvalidReceiptSignature.selector, mallory, provider));
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
     }
 
     function test_RevertWhen_OpenAuditAlteredReceipt() public {
@@ -186,14 +190,14 @@ contract AuditCourtTest is AuditCourtFixture {
         receipt.outputHash = keccak256("another output");
         vm.prank(gateway);
         vm.expectPartialRevert(AuditCourt.AuditCourtInvalidReceiptSignature.selector);
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
     }
 
     function test_RevertWhen_OpenAuditMalformedSignature() public {
         AuditCourt.InferenceReceipt memory receipt = makeReceipt(buyer, provider, OUTPUT);
         vm.prank(gateway);
         vm.expectRevert(abi.encodeWithSelector(AuditCourt.AuditCourtInvalidReceiptSignature.selector, address(0), provider));
-        court.openAudit(receipt, hex"1234");
+        court.openAudit(receipt, hex"1234", EVIDENCE_URI);
     }
 
     function test_RevertWhen_OpenAuditUnknownChannelOrOtherModel() public {
@@ -204,7 +208,7 @@ contract AuditCourtTest is AuditCourtFixture {
         vm.expectRevert(
             abi.encodeWithSelector(AuditCourt.AuditCourtReceiptChannelMismatch.selector, receipt.channelId, receipt.modelId)
         );
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
 
         receipt = makeReceipt(buyer, provider, OUTPUT);
         receipt.channelId = keccak256("no such channel");
@@ -213,20 +217,20 @@ contract AuditCourtTest is AuditCourtFixture {
         vm.expectRevert(
             abi.encodeWithSelector(AuditCourt.AuditCourtReceiptChannelMismatch.selector, receipt.channelId, receipt.modelId)
         );
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
     }
 
     function test_RevertWhen_OpenAuditSameReceiptTwice() public {
         AuditCourt.InferenceReceipt memory receipt = makeReceipt(buyer, provider, OUTPUT);
         bytes memory signature = signInference(providerKey, receipt);
         vm.prank(gateway);
-        uint256 auditId = court.openAudit(receipt, signature);
+        uint256 auditId = court.openAudit(receipt, signature, EVIDENCE_URI);
         fundWithCourt(buyer, AUDIT_BOND);
         vm.prank(buyer);
         vm.expectRevert(
             abi.encodeWithSelector(AuditCourt.AuditCourtReceiptAlreadyAudited.selector, court.hashReceipt(receipt), auditId)
         );
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
     }
 
     function test_RevertWhen_OpenAuditWithoutBondAllowance() public {
@@ -235,7 +239,7 @@ contract AuditCourtTest is AuditCourtFixture {
         address poor = makeAddr("poor");
         vm.prank(poor);
         vm.expectRevert();
-        court.openAudit(receipt, signature);
+        court.openAudit(receipt, signature, EVIDENCE_URI);
         assertEq(court.getAuditCount(), 0);
     }
 
@@ -318,7 +322,7 @@ contract AuditCourtTest is AuditCourtFixture {
         AuditCourt.InferenceReceipt memory receipt = makeReceipt(buyer, provider, OUTPUT);
         bytes memory signature = signInference(providerKey, receipt);
         vm.prank(gateway);
-        uint256 auditId = court.openAudit(receipt, signature);
+        uint256 auditId = court.openAudit(receipt, signature, EVIDENCE_URI);
         vm.roll(court.getAudit(auditId).drawBlock + 1);
         vm.expectEmit(address(court));
         emit AuditCancelled(auditId);
@@ -331,7 +335,7 @@ contract AuditCourtTest is AuditCourtFixture {
         // The receipt was never judged, so it can be audited again.
         assertEq(court.getAuditOfReceipt(court.hashReceipt(receipt)), 0);
         vm.prank(gateway);
-        assertEq(court.openAudit(receipt, signature), auditId + 1);
+        assertEq(court.openAudit(receipt, signature, EVIDENCE_URI), auditId + 1);
     }
 
     // ---------------------------------------------------------------- commit / reveal

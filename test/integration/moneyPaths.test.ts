@@ -246,7 +246,7 @@ describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
     });
     const config = devnet.deployment.parameters.audit!;
     const buyerBefore = await balance(buyer);
-    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { receipt });
+    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { receipt, evidenceURI: 'http://127.0.0.1:1/evidence' });
     expect(await balance(buyer)).toBe(buyerBefore - config.auditBond);
     await expectSolvent();
 

@@ -16,6 +16,7 @@ export * from './actions/audits/escalateAudit.ts';
 export * from './actions/audits/finalizeAudit.ts';
 export * from './actions/audits/getAudit.ts';
 export * from './actions/audits/getAuditCredit.ts';
+export * from './actions/audits/getAuditEvidenceURI.ts';
 export * from './actions/audits/openAudit.ts';
 export * from './actions/audits/replaceVerifiers.ts';
 export * from './actions/audits/requireAuditCourt.ts';

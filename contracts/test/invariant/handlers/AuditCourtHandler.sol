@@ -92,7 +92,7 @@ contract AuditCourtHandler is HandlerBase {
         address opener = _pick(_openers, openerSeed);
         uint256 before = _held();
         vm.prank(opener);
-        try court.openAudit(receipt, abi.encodePacked(r, s, v)) {
+        try court.openAudit(receipt, abi.encodePacked(r, s, v), "http://gateway.test/evidence") {
             _count(this.openAudit.selector);
             _checkEq(_held(), before + court.getConfig().auditBond, "openAudit moved");
         } catch {

@@ -4882,6 +4882,25 @@ export const auditCourtAbi = [
       },
       {
         "indexed": false,
+        "internalType": "string",
+        "name": "evidenceURI",
+        "type": "string"
+      }
+    ],
+    "name": "EvidenceOffered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "auditId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
         "internalType": "uint8",
         "name": "stage",
         "type": "uint8"
@@ -5546,6 +5565,11 @@ export const auditCourtAbi = [
         "internalType": "bytes",
         "name": "signature",
         "type": "bytes"
+      },
+      {
+        "internalType": "string",
+        "name": "evidenceURI",
+        "type": "string"
       }
     ],
     "name": "openAudit",

@@ -10,6 +10,12 @@ import { requireAuditCourt } from './requireAuditCourt.ts';
 export type OpenAuditParameters = {
   /** The receipt as the provider signed it (a `SignedInferenceReceipt` fits). */
   receipt: InferenceReceipt & { signature: Hex };
+  /**
+   * Where drawn verifiers fetch the call (`{ input, params, output }` as JSON) the receipt hashes,
+   * e.g. a gateway's `/v1/audits/<receiptDigest>/evidence`. Evidence that cannot be fetched or does
+   * not hash to the receipt leaves the provider's answer unchallenged: the opener loses its bond.
+   */
+  evidenceURI: string;
   /** Approve the audit bond first if the allowance is short (default true). */
   approve?: boolean;
 };
@@ -22,9 +28,9 @@ export type OpenAuditReturnType = TransactionResult & { auditId: bigint; receipt
  * provider.
  *
  * @example
- * const { auditId, drawBlock } = await openAudit(client, { receipt })
+ * const { auditId, drawBlock } = await openAudit(client, { receipt, evidenceURI: `${gatewayUrl}/v1/audits/${digest}/evidence` })
  */
-export async function openAudit(client: AgoraWalletClient, { receipt, approve = true }: OpenAuditParameters): Promise<OpenAuditReturnType> {
+export async function openAudit(client: AgoraWalletClient, { receipt, evidenceURI, approve = true }: OpenAuditParameters): Promise<OpenAuditReturnType> {
   const court = requireAuditCourt(client.deployment);
   if (approve) {
     const { auditBond } = await readContract(client, { address: court, abi: auditCourtAbi, functionName: 'getConfig' });
@@ -37,7 +43,7 @@ export async function openAudit(client: AgoraWalletClient, { receipt, approve = 
       address: court,
       abi: auditCourtAbi,
       functionName: 'openAudit',
-      args: [{ modelId, inputHash, paramsHash, outputHash, channelId, cumulativeAmount }, signature],
+      args: [{ modelId, inputHash, paramsHash, outputHash, channelId, cumulativeAmount }, signature, evidenceURI],
     },
     `Opening an audit of the receipt for channel ${channelId}`,
   );
