@@ -13,6 +13,25 @@ import { agoraAbi } from '../contracts.ts';
 import { AgoraError } from '../errors/AgoraError.ts';
 import { toAgoraError } from '../errors/contractErrors.ts';
 
+/**
+ * One queue of sends per wallet (chain id + address): two sends at once would both read the same
+ * pending nonce and one would be dropped. Only the send is queued (gas estimate, nonce, signature,
+ * broadcast); waiting for receipts overlaps. A node's roles (redeemer, job watcher, verifier,
+ * gateway) share a wallet, so the queue is module-wide rather than per client object.
+ */
+const sendQueues = new Map<string, Promise<unknown>>();
+function inSendOrder<T>(wallet: string, send: () => Promise<T>): Promise<T> {
+  const previous = sendQueues.get(wallet) ?? Promise.resolve();
+  const result = previous.then(send, send);
+  const tail = result.catch(() => {});
+  sendQueues.set(wallet, tail);
+  // Forget an idle wallet's queue so the map does not grow with every account ever used.
+  void tail.then(() => {
+    if (sendQueues.get(wallet) === tail) sendQueues.delete(wallet);
+  });
+  return result;
+}
+
 /** Result of every write action: the transaction and its mined receipt. */
 export type TransactionResult = { hash: Hash; receipt: TransactionReceipt };
 
@@ -35,7 +54,8 @@ export async function sendContractTransaction<
 ): Promise<TransactionResult> {
   let hash: Hash;
   try {
-    hash = await writeContract(client, { ...call, account: client.account, chain: client.chain } as never);
+    const wallet = `${client.deployment.chainId}:${client.account.address.toLowerCase()}`;
+    hash = await inSendOrder(wallet, () => writeContract(client, { ...call, account: client.account, chain: client.chain } as never));
   } catch (err) {
     throw toAgoraError(err, context);
   }
