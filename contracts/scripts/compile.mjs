@@ -17,7 +17,7 @@ const repoRoot = resolve(contractsDir, '..');
 const srcDir = join(contractsDir, 'src');
 const outDir = join(repoRoot, 'packages/sdk/src/generated');
 /** Contracts whose ABI (and bytecode, if deployable) the sdk needs. */
-const EXPORTED = ['DevUSD', 'ModelRegistry', 'ProviderRegistry', 'JobMarket', 'PaymentChannels', 'AuditCourt'];
+const EXPORTED = ['DevUSD', 'ModelRegistry', 'ProviderRegistry', 'JobMarket', 'PaymentChannels', 'AuditCourt', 'ScoreRoots'];
 
 function listSources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

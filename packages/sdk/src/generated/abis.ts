@@ -5704,3 +5704,305 @@ export const auditCourtAbi = [
     "type": "function"
   }
 ] as const;
+
+/** ABI of `ScoreRoots`. */
+export const scoreRootsAbi = [
+  {
+    "inputs": [],
+    "name": "ScoreRootsEmptyEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "publisher",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "latestEpoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "ScoreRootsEpochNotAfterLatest",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "publisher",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "leafCount",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "uri",
+        "type": "string"
+      }
+    ],
+    "name": "ScoreRootPublished",
+    "type": "event"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "publisher",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "getRoot",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leafCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "publishedBlock",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct ScoreRoots.EpochRoot",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "auditPassPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "canaryPassPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "deliveryPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "uptimePpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "latencyRatioPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "calls",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct ScoreRoots.ScoreLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      }
+    ],
+    "name": "hashLeaf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "publisher",
+        "type": "address"
+      }
+    ],
+    "name": "latestEpoch",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "leafCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "string",
+        "name": "uri",
+        "type": "string"
+      }
+    ],
+    "name": "publish",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "publisher",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "auditPassPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "canaryPassPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "deliveryPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "uptimePpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "latencyRatioPpm",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "calls",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct ScoreRoots.ScoreLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "verifyScore",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  }
+] as const;
