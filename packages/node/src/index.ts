@@ -34,3 +34,8 @@ export * from './devnet/startLocalNetwork.ts';
 export * from './provider/models/onnxServedModel.ts';
 export * from './market/index.ts';
 export * from './verifier/index.ts';
+export * from './gateway/canaries.ts';
+export * from './gateway/gatewayAuditor.ts';
+export * from './audits/evidenceAuth.ts';
+export * from './audits/evidenceStore.ts';
+export * from './provider/wrongAnswers.ts';

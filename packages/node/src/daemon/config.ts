@@ -30,6 +30,30 @@ export const gatewayConfigSchema = z.object({
   /** `score`: route by measured delivery, latency and price with exploration for newcomers; `cheapest`: the cheapest live offer. */
   routing: z.enum(['score', 'cheapest']).default('score'),
   apiKeys: z.array(apiKeyConfig).default([]),
+  /** URL verifiers reach this gateway at for audit evidence (default: http://host:port). */
+  publicUrl: z.string().url().optional(),
+  /** Audit sampling and hidden canaries (see docs/verification.md). Probabilities are per served call. */
+  audits: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** p: probability that an established provider's receipt is audited. */
+      baseRate: z.number().min(0).max(1).default(0.02),
+      /** p while a provider is new (fewer than newcomerCalls calls seen here). */
+      newcomerRate: z.number().min(0).max(1).default(0.1),
+      newcomerCalls: z.number().int().nonnegative().default(200),
+      /** p after a failed audit or canary. */
+      suspectRate: z.number().min(0).max(1).default(0.25),
+      /** Canaries sent per organic call served, established and new providers. */
+      canaryRate: z.number().min(0).max(1).default(0.01),
+      newcomerCanaryRate: z.number().min(0).max(1).default(0.03),
+      /** JSON array of known-answer calls `{ model, input, params, output }`; no file, no canaries. */
+      canaryFile: z.string().min(1).optional(),
+      /** Longest random wait before a canary is sent, ms. */
+      canaryMaxDelayMs: z.number().int().nonnegative().default(2_000),
+      /** How often the gateway's audits are driven forward (draws, finalization, withdrawals), ms. */
+      pollIntervalMs: z.number().int().positive().default(2_000),
+    })
+    .prefault({}),
 });
 
 /** The daemon's configuration: from a JSON file, overridden by environment variables, then flags. */
@@ -61,6 +85,11 @@ export const nodeConfigSchema = z.object({
         minTimeLeftSeconds: z.number().int().nonnegative().default(30),
       })
       .prefault({}),
+    /**
+     * FOR TESTING THE NETWORK'S DEFENCES ONLY: answer wrongly (and sign for it) on this share of
+     * calls, as a cheater would. Audits and canaries should catch it, slash its stake and starve it.
+     */
+    testing: z.object({ wrongAnswerRate: z.number().min(0).max(1) }).optional(),
   }).optional(),
   /** Serve the OpenAI API over the network (see gatewayConfigSchema). */
   gateway: gatewayConfigSchema.optional(),

@@ -28,6 +28,7 @@ import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts
 import { createLlamaServedModel } from '../provider/models/llamaServedModel.ts';
 import { createOcrServedModel } from '../provider/models/ocrServedModel.ts';
 import { createOnnxServedModel } from '../provider/models/onnxServedModel.ts';
+import { withWrongAnswers } from '../provider/wrongAnswers.ts';
 import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
@@ -134,7 +135,11 @@ async function startProviderRole(
   const unredeemed = new Gauge({ name: 'agora_unredeemed_amount', help: 'Accepted voucher value not yet redeemed (token base units)', registers: [metrics] });
   const calls = new Counter({ name: 'agora_provider_calls_total', help: 'Calls answered, by model and status', labelNames: ['model', 'status'], registers: [metrics] });
 
-  const app = await buildProviderApp({ client, store, models, logger: log.child({ component: 'http' }) });
+  // Buyers are served by `sold`; the verifier role (if any) always re-executes with the honest `models`.
+  const wrongAnswerRate = provider.testing?.wrongAnswerRate ?? 0;
+  if (wrongAnswerRate > 0) log.warn({ wrongAnswerRate }, 'TESTING: this provider answers wrongly on purpose; audits and canaries should slash it');
+  const sold = wrongAnswerRate > 0 ? models.map((model) => withWrongAnswers(model, { rate: wrongAnswerRate })) : models;
+  const app = await buildProviderApp({ client, store, models: sold, logger: log.child({ component: 'http' }) });
   // Slow path: job inputs and outputs, content-addressed, served at /v1/payloads/:sha256.
   const payloads = createPayloadStore({ dir: join(stateDir, 'payloads'), maxBytes: provider.jobs.maxPayloadBytes });
   registerPayloadRoutes(app, payloads);

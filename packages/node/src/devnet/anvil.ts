@@ -11,6 +11,12 @@ export type AnvilInit = {
   chainId?: number;
   /** Seconds between blocks; default: mine each transaction at once. */
   blockTime?: number;
+  /**
+   * With `blockTime`: also mine each transaction at once (anvil's mixed mining). Blocks then keep
+   * coming when nobody transacts, as on a real chain: audits draw their verifiers from the hash
+   * of a block mined after they were opened, and would otherwise wait for someone's transaction.
+   */
+  mixedMining?: boolean;
   /** Number of funded dev accounts (default 10). */
   accounts?: number;
   /** Start-up timeout, ms. */
@@ -88,6 +94,7 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
     '--accounts', String(init.accounts ?? 10),
   ];
   if (init.blockTime) args.push('--block-time', String(init.blockTime));
+  if (init.blockTime && init.mixedMining) args.push('--mixed-mining');
   const binary = anvilCommand();
   // Not detached, on purpose: in its own process group anvil would survive a SIGKILL of this
   // process (and hold its port for the next start). The price: a terminal's Ctrl-C reaches anvil

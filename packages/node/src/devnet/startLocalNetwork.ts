@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { LocalAccount } from 'viem';
@@ -9,6 +9,10 @@ import { startNode, type AgoraNode } from '../daemon/startNode.ts';
 import { startGateway, type AgoraGateway } from '../gateway/startGateway.ts';
 import { readOrCreateSecretFile } from '../daemon/adminRoutes.ts';
 import { buildDigitsModel } from '../runtimes/onnx/buildDigitsModel.ts';
+import { loadDigitsDataset } from '../runtimes/onnx/trainDigits.ts';
+import { renderDigitPng } from '../runtimes/onnx/digitImage.ts';
+import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts';
+import { buildCanaries } from '../gateway/canaries.ts';
 import { writeTinyLlamaGguf } from '../runtimes/gguf/writeTinyLlamaGguf.ts';
 import { getDevAccount, type DevRole } from './devAccounts.ts';
 import { startDevnet, type Devnet } from './startDevnet.ts';
@@ -19,6 +23,9 @@ export const DEVNET_PROVIDERS: { role: DevRole; prices: { digits: bigint; gguf: 
   { role: 'provider2', prices: { digits: 1_500n, gguf: 2_500n, ocr: 3_500n } },
   { role: 'provider3', prices: { digits: 2_000n, gguf: 3_000n, ocr: 4_000n } },
 ];
+
+/** The devnet's digit classifier's name on-chain. */
+const DEVNET_DIGITS_NAME = 'agora/digits-mlp';
 
 /** The dev account whose wallet the devnet gateway pays providers from. */
 export const DEVNET_GATEWAY_ROLE: DevRole = 'buyer1';
@@ -60,7 +67,32 @@ async function prepareModels(dir: string, progress: (message: string) => void) {
   const gguf = join(dir, 'tiny-llama.gguf');
   if (!existsSync(gguf)) await writeTinyLlamaGguf(gguf);
   progress('tiny llama GGUF ready');
-  return { digits, gguf };
+  const canaries = join(dir, 'digits-canaries.json');
+  if (!existsSync(canaries)) await writeDigitCanaries({ modelPath: digits, file: canaries, count: DEVNET_CANARY_COUNT });
+  progress('gateway canaries ready');
+  return { digits, gguf, canaries };
+}
+
+/** How many known-answer digit calls the devnet gateway can slip among users' calls. */
+const DEVNET_CANARY_COUNT = 50;
+
+/**
+ * The devnet gateway's canaries: held-out MNIST digits as PNGs, as users send them, with the
+ * answers of the same model file run here (the digit model is `exact`: every honest run agrees).
+ */
+async function writeDigitCanaries({ modelPath, file, count }: { modelPath: string; file: string; count: number }) {
+  const model = await createDigitsServedModel({ path: modelPath, name: DEVNET_DIGITS_NAME, pricePerCall: 0n });
+  try {
+    // Digits the model never trained on, picked from the far end of the held-out set.
+    const { test } = loadDigitsDataset();
+    const inputs = Array.from({ length: count }, (_, i) => {
+      const at = (test.count - 1 - i) * 784;
+      return { image: renderDigitPng(test.images.subarray(at, at + 784)).toString('base64') };
+    });
+    writeFileSync(file, JSON.stringify(await buildCanaries({ model, inputs })));
+  } finally {
+    await model.close();
+  }
 }
 
 /** The devnet's API key: created once, then reused so scripts keep working across restarts. */
@@ -88,7 +120,8 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
   rmSync(runDir, { recursive: true, force: true });
   const models = await prepareModels(join(init.stateDir, 'models'), progress);
   init.signal?.throwIfAborted();
-  const devnet = await startDevnet({ stateDir: init.stateDir, onProgress: progress, ...(init.rpcPort !== undefined ? { port: init.rpcPort } : {}) });
+  // A block every second besides those transactions mine, so audits draw verifiers on a quiet devnet too.
+  const devnet = await startDevnet({ stateDir: init.stateDir, onProgress: progress, blockTime: 1, mixedMining: true, ...(init.rpcPort !== undefined ? { port: init.rpcPort } : {}) });
   const providers: LocalNetwork['providers'] = [];
   let gateway: AgoraGateway | undefined;
   const stop = async () => {
@@ -111,7 +144,7 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
           // High enough that what a provider is owed stays visible between redeems.
           redeemThreshold: '1000000',
           models: [
-            { kind: 'digits', path: models.digits, name: 'agora/digits-mlp', price: prices.digits.toString() },
+            { kind: 'digits', path: models.digits, name: DEVNET_DIGITS_NAME, price: prices.digits.toString() },
             { kind: 'gguf', path: models.gguf, name: 'agora/tiny-llama', price: prices.gguf.toString() },
             { kind: 'ocr', name: 'agora/ocr-eng', price: prices.ocr.toString() },
           ],
@@ -142,6 +175,7 @@ export async function startLocalNetwork(init: StartLocalNetworkInit): Promise<Lo
       config: gatewayConfigSchema.parse({
         port: init.gatewayPort ?? 8080,
         apiKeys: [{ name: 'devnet', key: apiKey, spendLimit: DEVNET_API_KEY_LIMIT.toString() }],
+        audits: { canaryFile: models.canaries },
       }),
     });
     progress(`gateway serving the OpenAI API at ${gateway.url}/v1`);

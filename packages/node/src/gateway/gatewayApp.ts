@@ -10,6 +10,8 @@ export type GatewayAppInit = {
   catalog: ModelCatalog;
   caller: NetworkCaller;
   store: GatewayStore;
+  /** Hands audit evidence to drawn verifiers (`GET /audits/:receiptDigest/evidence`); absent: audits are off. */
+  getEvidence?: (receiptDigest: string, authorization: string | undefined) => Promise<unknown>;
   /** Largest request body accepted, bytes (default 4 MiB: an image for OCR fits). */
   bodyLimit?: number;
   logger?: FastifyBaseLogger;
@@ -174,6 +176,12 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+
+  // Outside /v1: verifiers sign for it as the audit's drawn verifier instead of using an API key.
+  app.get<{ Params: { receiptDigest: string } }>('/audits/:receiptDigest/evidence', async (request) => {
+    if (!init.getEvidence) throw gatewayError('AuditsDisabled', 'This gateway does not open audits, so it holds no evidence.');
+    return init.getEvidence(request.params.receiptDigest, request.headers.authorization);
+  });
 
   // Every /v1 route needs an API key: it is what the spend limit is counted against.
   app.addHook('onRequest', async (request: FastifyRequest & { keyHash?: string }) => {

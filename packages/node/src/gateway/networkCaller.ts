@@ -8,10 +8,11 @@ import {
 } from '@agora/sdk';
 import { callProvider, ProviderCallError } from '../provider/providerClient.ts';
 import { createRouter } from '../market/router.ts';
-import { getScoreSummary } from '../market/providerScore.ts';
+import { getScoreSummary, type ScoreObservation } from '../market/providerScore.ts';
 import type { ChannelPool, CallOutcome } from './channelPool.ts';
 import type { GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
+import type { ServedCall } from './gatewayAuditor.ts';
 
 export type NetworkCallerInit = {
   client: AgoraWalletClient & { account: LocalAccount };
@@ -35,12 +36,22 @@ export type NetworkCallerInit = {
   routing?: 'score' | 'cheapest';
   /** Uniform [0, 1) source for the router (tests pass a seeded one). */
   rng?: () => number;
+  /**
+   * Called after each organic call (one charged to an API key) is served with a valid receipt:
+   * where audit sampling and canaries hook in. Must not throw.
+   */
+  afterServed?: (call: ServedCall & { model: CatalogModel }) => void;
   log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
 };
 
 export type NetworkCallParameters = {
-  /** sha-256 of the caller's API key; its spend limit is charged the provider's price. */
-  keyHash: string;
+  /**
+   * sha-256 of the caller's API key; its spend limit is charged the provider's price. Without one
+   * the call is the gateway's own (a canary): paid from its wallet, charged to no key, not sampled.
+   */
+  keyHash?: string;
+  /** Only this provider may serve the call (a canary tests one provider); no other is tried. */
+  provider?: Address;
   model: CatalogModel;
   input: unknown;
   params: Record<string, unknown>;
@@ -128,6 +139,11 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     known.set(model, now);
   }
 
+  const isSuspect = (provider: Address, modelId: Hex) => {
+    const score = router.getScore(provider, modelId);
+    return score !== undefined && (score.auditFail > 0 || score.canaryFail > 0);
+  };
+
   /** The offer for the next attempt: never one tried in this call; a cooling-down one only as a last resort. */
   function chooseOffer(modelId: Hex, offers: CatalogOffer[], tried: Set<string>): CatalogOffer | undefined {
     const untried = (o: { provider: Address }) => !tried.has(o.provider.toLowerCase());
@@ -138,8 +154,10 @@ export function createNetworkCaller(init: NetworkCallerInit) {
       const offer = pick && offers.find((o) => o.provider.toLowerCase() === pick.provider.toLowerCase());
       if (offer) return offer;
     }
-    // Cheapest first (offers come sorted by price).
-    return offers.find((o) => untried(o) && !isCooling(o.provider)) ?? offers.find(untried);
+    // Cheapest first (offers come sorted by price). Score routing never falls back to a provider
+    // caught answering wrongly (a failed audit or canary): no answer beats a wrong one.
+    const eligible = routing === 'score' ? offers.filter((o) => !isSuspect(o.provider, modelId)) : offers;
+    return eligible.find((o) => untried(o) && !isCooling(o.provider)) ?? eligible.find(untried);
   }
 
   async function call(params: NetworkCallParameters): Promise<NetworkCallResult> {
@@ -149,21 +167,25 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     const tried = new Set<string>();
     const refusals = new Map<string, number>();
     let lastError: unknown;
-    const maxAttempts = init.maxAttempts ?? 3;
+    const maxAttempts = params.provider ? 1 : (init.maxAttempts ?? 3);
+    const { keyHash } = params;
+    const reserveSpend = (amount: bigint) => keyHash !== undefined && store.reserveSpend(keyHash, amount);
+    const refundSpend = (amount: bigint) => keyHash !== undefined && store.refundSpend(keyHash, amount);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const offers = await catalog.offers(modelId);
+      const all = await catalog.offers(modelId);
+      const offers = params.provider ? all.filter((o) => o.provider.toLowerCase() === params.provider!.toLowerCase()) : all;
       if (offers.length === 0) {
-        throw clientFacing(undefined, 503, 'NoProvider', `No provider offers model "${model.name}" right now.`);
+        throw clientFacing(undefined, 503, 'NoProvider', `No provider offers model "${model.name}" right now${params.provider ? ` (asked for ${params.provider})` : ''}.`);
       }
       const offer = chooseOffer(modelId, offers, tried);
       if (!offer) break;
       const startedAt = performance.now();
 
-      store.reserveSpend(params.keyHash, offer.price);
+      reserveSpend(offer.price);
       let outcome: CallOutcome = 'unserved';
       let streamed = false;
       const lease = await pool.acquire({ provider: offer.provider, modelId, price: offer.price, ...(params.signal ? { signal: params.signal } : {}) }).catch((err: unknown) => {
-        store.refundSpend(params.keyHash, offer.price);
+        refundSpend(offer.price);
         if (params.signal?.aborted) throw clientFacing(err, 499, 'ClientClosedRequest', 'The client closed the request while it waited for a channel.');
         // The gateway's own wallet could not open or top up a channel: nothing the caller can fix.
         log('warn', 'cannot open or top up a channel', { provider: offer.provider, err: err instanceof Error ? err.message : String(err) });
@@ -203,6 +225,9 @@ export function createNetworkCaller(init: NetworkCallerInit) {
           cool(offer.provider, 'invalid receipt');
           throw clientFacing(err, 502, 'InvalidReceipt', (err as Error).message);
         });
+        if (keyHash !== undefined) {
+          init.afterServed?.({ model, provider: offer.provider, modelId, input, params: params.params, output: answer.output, receipt: answer.receipt });
+        }
         return { output: answer.output, receipt: answer.receipt, provider: offer.provider, price: offer.price };
       } catch (err) {
         if (outcome === 'served') throw err;
@@ -213,7 +238,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         if (code && CHANNEL_REFUSALS.has(code)) outcome = 'channelRefused';
         // A call cut off after tokens reached the user is charged; otherwise only what the provider kept.
         const charged = (err instanceof ProviderCallError && err.charged === true) || (streamed && params.signal?.aborted === true);
-        if (!charged) store.refundSpend(params.keyHash, offer.price);
+        if (!charged) refundSpend(offer.price);
         if (params.signal?.aborted) throw clientFacing(err, 499, 'ClientClosedRequest', 'The client closed the request.');
         if (status === 400 || status === 413) {
           throw clientFacing(err, status, status === 400 ? 'InvalidInput' : 'PayloadTooLarge', err instanceof AgoraError ? err.shortMessage : String(err));
@@ -252,7 +277,14 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     });
   }
 
-  return { call, getProviderScores };
+  return {
+    call,
+    getProviderScores,
+    /** The router's record of a provider for a model (undefined until it has been offered one). */
+    getScore: (provider: Address, modelId: Hex) => router.getScore(provider, modelId),
+    /** Feeds an observation made outside a call (an audit outcome, a canary verdict) to the router. */
+    record: (provider: Address, modelId: Hex, observation: ScoreObservation) => router.record(provider, modelId, observation),
+  };
 }
 
 export type NetworkCaller = ReturnType<typeof createNetworkCaller>;

@@ -20,6 +20,13 @@ const BY_CODE: Record<string, { status: number; type: string; code: string }> = 
   ProviderFailed: { status: 502, type: 'server_error', code: 'provider_failed' },
   ProviderTimeout: { status: 504, type: 'server_error', code: 'provider_timeout' },
   InvalidReceipt: { status: 502, type: 'server_error', code: 'invalid_receipt' },
+  // Audit evidence, asked for by verifiers (not OpenAI routes, same error shape).
+  EvidenceAuthMissing: { status: 401, type: 'invalid_request_error', code: 'evidence_auth_missing' },
+  EvidenceAuthExpired: { status: 401, type: 'invalid_request_error', code: 'evidence_auth_expired' },
+  EvidenceAuthInvalid: { status: 401, type: 'invalid_request_error', code: 'evidence_auth_invalid' },
+  NotDrawnVerifier: { status: 403, type: 'invalid_request_error', code: 'not_drawn_verifier' },
+  EvidenceNotFound: { status: 404, type: 'invalid_request_error', code: 'evidence_not_found' },
+  AuditsDisabled: { status: 404, type: 'invalid_request_error', code: 'audits_disabled' },
 };
 
 /** An error the gateway answers with a chosen status, in OpenAI's shape. */

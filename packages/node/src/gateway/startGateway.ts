@@ -9,6 +9,10 @@ import { buildGatewayApp } from './gatewayApp.ts';
 import { hashApiKey, openGatewayStore } from './gatewayStore.ts';
 import { createModelCatalog } from './modelCatalog.ts';
 import { createNetworkCaller } from './networkCaller.ts';
+import { openEvidenceStore } from '../audits/evidenceStore.ts';
+import { createAuditPolicy } from '../market/auditPolicy.ts';
+import { createGatewayAuditor, type GatewayAuditor } from './gatewayAuditor.ts';
+import { createCanarySender, loadCanaries, type CanarySender } from './canaries.ts';
 
 /** A running gateway role. */
 export type AgoraGateway = {
@@ -39,6 +43,11 @@ export async function startGateway(init: {
 }): Promise<AgoraGateway> {
   const { client, config, log } = init;
   const store = openGatewayStore({ path: join(init.stateDir, 'gateway.db') });
+  // What to close, newest first: the HTTP server (no new calls), canaries, audits, then the stores.
+  const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
+  const undoAll = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  };
   try {
     const keyHashes = config.apiKeys.map((key) => key.keyHash ?? hashApiKey(key.key!));
     config.apiKeys.forEach((key, i) => store.upsertApiKey({ name: key.name, keyHash: keyHashes[i]!, spendLimit: key.spendLimit }));
@@ -52,8 +61,43 @@ export async function startGateway(init: {
       maxChannelsPerProvider: config.maxChannelsPerProvider,
       log: (event, fields) => log.info(fields, event),
     });
-    const caller = createNetworkCaller({ client, catalog, pool, store, providerTimeoutMs: config.providerTimeoutMs, routing: config.routing, ...(init.rng ? { rng: init.rng } : {}), log: (level, event, fields) => log[level](fields, event) });
-    const app = await buildGatewayApp({ catalog, caller, store, logger: log.child({ component: 'gateway-http' }) });
+    const logAs = (component: string) => (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => log[level]({ component, ...fields }, event);
+    // Audits and canaries watch the providers this gateway pays (late-bound: they need the caller's router).
+    let auditor: GatewayAuditor | undefined;
+    let canaries: CanarySender | undefined;
+    const caller = createNetworkCaller({
+      client,
+      catalog,
+      pool,
+      store,
+      providerTimeoutMs: config.providerTimeoutMs,
+      routing: config.routing,
+      ...(init.rng ? { rng: init.rng } : {}),
+      afterServed: (call) => {
+        auditor?.sample(call);
+        canaries?.afterServed(call);
+      },
+      log: logAs('router'),
+    });
+    const audits = config.audits;
+    // Where verifiers fetch evidence: the configured public URL, else where the server listens (known after listen).
+    let publicUrl = config.publicUrl;
+    if (audits.enabled && !client.deployment.contracts.auditCourt) {
+      log.warn('this deployment has no AuditCourt: the gateway opens no audits and sends no canaries');
+    } else if (audits.enabled) {
+      const policy = createAuditPolicy(audits);
+      const evidence = openEvidenceStore({ path: join(init.stateDir, 'evidence.db') });
+      cleanup.push(() => evidence.close());
+      auditor = createGatewayAuditor({ client, evidence, policy, getPublicUrl: () => publicUrl!, getScore: caller.getScore, record: caller.record, pollIntervalMs: audits.pollIntervalMs, log: logAs('audits') });
+      cleanup.push(() => auditor!.stop());
+      if (audits.canaryFile) {
+        const list = loadCanaries(audits.canaryFile);
+        canaries = createCanarySender({ canaries: list, policy, getScore: caller.getScore, record: caller.record, call: caller.call, auditFailure: auditor.auditCanaryFailure, maxDelayMs: audits.canaryMaxDelayMs, log: logAs('canaries') });
+        cleanup.push(() => canaries!.stop());
+        log.info({ canaries: list.length }, 'canaries loaded');
+      }
+    }
+    const app = await buildGatewayApp({ catalog, caller, store, ...(auditor ? { getEvidence: auditor.getEvidence } : {}), logger: log.child({ component: 'gateway-http' }) });
     // Prometheus: calls by route and status (route templates only, so URLs cannot grow the registry).
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
@@ -67,19 +111,18 @@ export async function startGateway(init: {
       return reply.type(metrics.contentType).send(await metrics.metrics());
     });
     const url = await app.listen({ host: config.host, port: config.port });
-    log.info({ url, wallet: client.account.address }, 'gateway listening');
+    cleanup.push(() => app.close());
+    publicUrl ??= url;
+    await auditor?.start();
+    log.info({ url, wallet: client.account.address, audits: auditor !== undefined, canaries: canaries !== undefined }, 'gateway listening');
     let stopping: Promise<void> | undefined;
     return {
       url,
       channels: () => pool.listChannels(),
-      stop: () =>
-        (stopping ??= (async () => {
-          await app.close();
-          store.close();
-        })()),
+      stop: () => (stopping ??= undoAll()),
     };
   } catch (err) {
-    store.close();
+    await undoAll().catch(() => {});
     throw err;
   }
 }
