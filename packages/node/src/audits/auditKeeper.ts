@@ -1,0 +1,307 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isAddressEqual, type Address, type Hex, type LocalAccount } from 'viem';
+import { getBlock, getBlockNumber, getContractEvents } from 'viem/actions';
+import {
+  AgoraError,
+  assignVerifiers,
+  auditCourtAbi,
+  auditVerdicts,
+  escalateAudit,
+  finalizeAudit,
+  getAudit,
+  getAuditCredit,
+  replaceVerifiers,
+  requireAuditCourt,
+  withdrawAuditCredit,
+  type AgoraWalletClient,
+  type GetAuditReturnType,
+} from '@agora/sdk';
+
+/** How an audit of ours ended: the court's outcome, or `cancelled` when no verifier could be drawn. */
+export type AuditOutcome = { auditId: bigint; provider: Address; modelId: Hex; opener: Address; outcome: 'pass' | 'fail' | 'cancelled' };
+
+/** The newest block when a pass began: what the chain's next steps are judged against. */
+export type AuditChainHead = { blockNumber: bigint; timestamp: bigint };
+
+/** What {@link createAuditKeeper} takes. */
+export type AuditKeeperInit = {
+  client: AgoraWalletClient & { account: LocalAccount };
+  /** Which audits to drive: those this wallet opened (gateway) and/or those it was drawn into (verifier). */
+  watch: { opened?: boolean; drawn?: boolean };
+  /** How often to look at the chain, ms (default 2,000). */
+  pollIntervalMs?: number;
+  /** Called once per audit of ours that ends (resolved or cancelled). */
+  onEnded?: (outcome: AuditOutcome) => void;
+  /** Asked once when a stage-0 verdict is one this wallet may escalate; true → escalateAudit. Default never. */
+  shouldEscalate?: (audit: GetAuditReturnType) => boolean | Promise<boolean>;
+  log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Called in every pass with each unfinished audit of ours as just read, before the keeper acts on
+   * it (the verifier role commits and reveals from here). It should return quickly; what it throws
+   * is logged and does not stop the pass.
+   */
+  onAudit?: (audit: GetAuditReturnType, head: AuditChainHead) => void | Promise<void>;
+  /** Blocks per event query (default 5,000, within what public RPCs allow). */
+  blockRange?: bigint;
+};
+
+/** What {@link createAuditKeeper} returns. */
+export type AuditKeeper = {
+  /** Starts polling every `pollIntervalMs`; the first pass starts at once. */
+  start(): Promise<void>;
+  /** Stops polling and waits for a pass in progress to end. */
+  stop(): Promise<void>;
+  /** Drives this audit too (e.g. one just opened, before its event is read). */
+  track(auditId: bigint): void;
+  /** Runs one pass now (after any pass in progress); never rejects. */
+  pollOnce(): Promise<void>;
+};
+
+/**
+ * Reverts that mean another party took the step first or the chain moved on between our read and
+ * our transaction: expected in a court anyone may drive, so they are logged at info and the audit
+ * is read again next pass.
+ */
+const RACES = new Set([
+  'AuditCourtInvalidStatus',
+  'AuditCourtDrawTooEarly',
+  'AuditCourtRevealRunning',
+  'AuditCourtEscalationRunning',
+  'AuditCourtCannotEscalate',
+  'AuditCourtNothingToWithdraw',
+  'TransactionReverted',
+]);
+
+type Tracked = {
+  auditId: bigint;
+  /** From `AuditOpened` (audits we opened) or the first read. */
+  parties?: { opener: Address; provider: Address; modelId: Hex };
+  /** Seen ended in the events (an audit that ended before this keeper ran needs no read). */
+  ended?: AuditOutcome['outcome'];
+  escalationAsked: boolean;
+};
+
+/**
+ * Drives the audits that concern this wallet to their end, so that no bond, bounty or refund
+ * waits on someone else: draws verifiers once the draw block is mined, replaces verifiers that
+ * did not reveal, finalizes a decided audit once it may be, escalates when `shouldEscalate` says
+ * so, and withdraws the court's credit after each audit of ours ends.
+ *
+ * It keeps no store: each run reads the court's events from the deployment's first block
+ * (`AuditOpened` by this wallet, `VerifierAssigned` to it), so a restart finds every unfinished
+ * audit again. Audits that had already ended are reported to `onEnded` once per run as they are
+ * found, so after a restart an ending may be reported again: keep `onEnded` idempotent.
+ * Deadlines are judged by the newest block's timestamp, not the wall clock. Steps another party
+ * took first are logged at info; a failing step is logged at warn and retried next pass; nothing
+ * is thrown out of the loop.
+ *
+ * @example
+ * const keeper = createAuditKeeper({ client, watch: { opened: true }, onEnded: (o) => console.log(o.outcome) })
+ * await keeper.start()
+ * keeper.track(auditId) // right after openAudit
+ */
+export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
+  const { client, watch } = init;
+  const me = client.account.address;
+  const court = requireAuditCourt(client.deployment);
+  const log = init.log ?? (() => {});
+  const pollIntervalMs = init.pollIntervalMs ?? 2_000;
+  const blockRange = init.blockRange ?? 5_000n;
+  const tracked = new Map<bigint, Tracked>();
+  /** Next block whose events are unread; the scan restarts from the deployment on each new keeper. */
+  let cursor = client.deployment.startBlock;
+  /** Credit may be waiting: at start (a previous run may have left some) and after each ending. */
+  let creditDue = true;
+
+  let controller = new AbortController();
+  let loop: Promise<void> | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const codeOf = (err: unknown) => (err instanceof AgoraError ? err.code : undefined);
+  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : ((err as Error)?.message ?? String(err)));
+  const track = (auditId: bigint): Tracked => {
+    let entry = tracked.get(auditId);
+    if (!entry) tracked.set(auditId, (entry = { auditId, escalationAsked: false }));
+    return entry;
+  };
+
+  /** Reads the court's events since the cursor: our audits, and which audits ended. */
+  async function readEvents(signal: AbortSignal) {
+    const head = await getBlockNumber(client, { cacheTime: 0 });
+    while (cursor <= head && !signal.aborted) {
+      const range = { address: court, abi: auditCourtAbi, fromBlock: cursor, toBlock: cursor + blockRange - 1n < head ? cursor + blockRange - 1n : head, strict: true } as const;
+      const [opened, drawn, resolved, cancelled] = await Promise.all([
+        watch.opened ? getContractEvents(client, { ...range, eventName: 'AuditOpened', args: { opener: me } }) : [],
+        watch.drawn ? getContractEvents(client, { ...range, eventName: 'VerifierAssigned', args: { verifier: me } }) : [],
+        getContractEvents(client, { ...range, eventName: 'AuditResolved' }),
+        getContractEvents(client, { ...range, eventName: 'AuditCancelled' }),
+      ]);
+      for (const { args } of opened) track(args.auditId).parties = { opener: args.opener, provider: args.provider, modelId: args.modelId };
+      for (const { args } of drawn) track(args.auditId);
+      for (const { args } of resolved) {
+        const entry = tracked.get(args.auditId);
+        if (entry) entry.ended = auditVerdicts[args.outcome] === 'Fail' ? 'fail' : 'pass';
+      }
+      for (const { args } of cancelled) {
+        const entry = tracked.get(args.auditId);
+        if (entry) entry.ended = 'cancelled';
+      }
+      cursor = range.toBlock + 1n;
+    }
+  }
+
+  /**
+   * Sends one step; its result if it went through. A race (someone else was first) is logged at info,
+   * anything else at warn; either way the audit is read again next pass.
+   */
+  async function attempt<T>(step: string, auditId: bigint, send: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await send();
+      log('info', `audit ${step}`, { auditId: auditId.toString() });
+      return result;
+    } catch (err) {
+      const code = codeOf(err);
+      const race = code !== undefined && RACES.has(code);
+      log(race ? 'info' : 'warn', race ? `audit ${step}: already done or not yet possible` : `audit ${step} failed, will retry`, {
+        auditId: auditId.toString(),
+        code,
+        error: messageOf(err),
+      });
+      return undefined;
+    }
+  }
+
+  /** Takes the one step the audit's state calls for; returns how it ended, if it did. */
+  async function step(entry: Tracked, audit: GetAuditReturnType, head: AuditChainHead): Promise<AuditOutcome['outcome'] | undefined> {
+    const { auditId } = audit;
+    switch (audit.status) {
+      case 'Drawing': {
+        if (head.blockNumber <= audit.drawBlock) return undefined;
+        const drawn = await attempt('verifiers drawn', auditId, () => assignVerifiers(client, { auditId }));
+        return drawn?.cancelled ? 'cancelled' : undefined;
+      }
+      case 'Voting':
+        if (head.timestamp >= audit.revealDeadline) await attempt('silent verifiers replaced', auditId, () => replaceVerifiers(client, { auditId }));
+        return undefined;
+      case 'Decided': {
+        if (audit.stage === 0 && head.timestamp < audit.escalationDeadline) {
+          const loser = audit.verdict === 'Fail' ? audit.provider : audit.opener;
+          if (!entry.escalationAsked && isAddressEqual(loser, me) && init.shouldEscalate) {
+            entry.escalationAsked = true;
+            const escalate = await Promise.resolve(init.shouldEscalate(audit)).catch((err: unknown) => {
+              log('warn', 'shouldEscalate threw; not escalating', { auditId: auditId.toString(), error: messageOf(err) });
+              return false;
+            });
+            // Asked once: a failed escalation is not retried, the first verdict then stands.
+            if (escalate) await attempt('escalated', auditId, () => escalateAudit(client, { auditId }));
+          }
+          return undefined;
+        }
+        const resolved = await attempt('finalized', auditId, () => finalizeAudit(client, { auditId }));
+        return resolved ? (resolved.outcome === 'Fail' ? 'fail' : 'pass') : undefined;
+      }
+      case 'Resolved':
+        return audit.verdict === 'Fail' ? 'fail' : 'pass';
+      case 'Cancelled':
+        return 'cancelled';
+      default:
+        // `None`: an RPC node behind the one that showed us the event; read again next pass.
+        return undefined;
+    }
+  }
+
+  /** One pass: new events, then every audit of ours one step further. */
+  async function pass(signal: AbortSignal) {
+    try {
+      await readEvents(signal);
+    } catch (err) {
+      log('warn', 'cannot read audit events, will retry', { error: messageOf(err) });
+    }
+    if (signal.aborted) return;
+    if (tracked.size > 0 && (await advance(signal)) > 0) creditDue = true;
+    if (creditDue && !signal.aborted) await withdraw();
+  }
+
+  /** Moves every audit of ours one step further; returns how many ended. */
+  async function advance(signal: AbortSignal): Promise<number> {
+    let head: AuditChainHead;
+    try {
+      const block = await getBlock(client, { blockTag: 'latest' });
+      head = { blockNumber: block.number, timestamp: block.timestamp };
+    } catch (err) {
+      log('warn', 'cannot read the newest block, will retry', { error: messageOf(err) });
+      return 0;
+    }
+    let endedCount = 0;
+    for (const entry of [...tracked.values()]) {
+      if (signal.aborted) break;
+      const id = entry.auditId.toString();
+      try {
+        let outcome = entry.parties ? entry.ended : undefined;
+        if (!outcome) {
+          const audit = await getAudit(client, { auditId: entry.auditId });
+          entry.parties ??= audit.status === 'None' ? undefined : { opener: audit.opener, provider: audit.provider, modelId: audit.receipt.modelId };
+          if (audit.status !== 'Resolved' && audit.status !== 'Cancelled' && init.onAudit) {
+            await Promise.resolve(init.onAudit(audit, head)).catch((err: unknown) => log('warn', 'audit handler failed, will retry', { auditId: id, error: messageOf(err) }));
+          }
+          outcome = await step(entry, audit, head);
+        }
+        if (!outcome || !entry.parties) continue;
+        tracked.delete(entry.auditId);
+        endedCount++;
+        log('info', 'audit ended', { auditId: id, outcome });
+        try {
+          init.onEnded?.({ auditId: entry.auditId, ...entry.parties, outcome });
+        } catch (err) {
+          log('warn', 'onEnded threw', { auditId: id, error: messageOf(err) });
+        }
+      } catch (err) {
+        log('warn', 'audit step failed, will retry', { auditId: id, error: messageOf(err) });
+      }
+    }
+    return endedCount;
+  }
+
+  /** Takes what the court credited us (bonds, bounties, refunds, verifier pay), if anything. */
+  async function withdraw() {
+    try {
+      const credit = await getAuditCredit(client, { account: me });
+      if (credit > 0n) {
+        const { amount } = await withdrawAuditCredit(client);
+        log('info', 'audit credit withdrawn', { amount: amount.toString() });
+      }
+      creditDue = false;
+    } catch (err) {
+      const race = RACES.has(codeOf(err) ?? '');
+      if (race) creditDue = false;
+      log(race ? 'info' : 'warn', race ? 'audit credit already withdrawn' : 'cannot withdraw audit credit, will retry', { error: messageOf(err) });
+    }
+  }
+
+  /** Passes run one at a time, so two never send the same step. */
+  const pollOnce = () => (running = running.then(() => pass(controller.signal)).catch((err: unknown) => log('warn', 'audit pass failed, will retry', { error: messageOf(err) })));
+
+  return {
+    pollOnce,
+    track(auditId) {
+      track(auditId);
+    },
+    async start() {
+      if (loop) return;
+      if (controller.signal.aborted) controller = new AbortController();
+      const signal = controller.signal;
+      loop = (async () => {
+        while (!signal.aborted) {
+          await pollOnce();
+          await sleep(pollIntervalMs, undefined, { signal }).catch(() => {});
+        }
+      })();
+    },
+    async stop() {
+      controller.abort(new AgoraError('Stopped', 'The audit keeper is stopping.'));
+      await loop;
+      await running;
+      loop = undefined;
+    },
+  };
+}
