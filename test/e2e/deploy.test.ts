@@ -55,6 +55,8 @@ describe('agora deploy', () => {
       expect(deployment.contracts.auditCourt).toBeDefined();
       expect(deployment.parameters.auditCourt).toBe(deployment.contracts.auditCourt);
     }
+    // ScoreRoots is independent of the court: deployed either way.
+    expect(deployment.contracts.scoreRoots).toBeDefined();
 
     // connectAgora checks the chain id and that every contract has code; then the deployment works.
     const client = await connectAgora({ rpcUrl: node.rpcUrl, deployment, account: deployer, pollingInterval: 20 });

@@ -6,9 +6,10 @@ import {
   modelRegistryAbi,
   paymentChannelsAbi,
   providerRegistryAbi,
+  scoreRootsAbi,
 } from './generated/abis.ts';
 
-export { auditCourtAbi, devUsdAbi, jobMarketAbi, modelRegistryAbi, paymentChannelsAbi, providerRegistryAbi };
+export { auditCourtAbi, devUsdAbi, jobMarketAbi, modelRegistryAbi, paymentChannelsAbi, providerRegistryAbi, scoreRootsAbi };
 
 /** Every Agora ABI merged, so an error from any contract can be decoded by name. */
 export const agoraAbi = [
@@ -18,6 +19,7 @@ export const agoraAbi = [
   ...jobMarketAbi,
   ...paymentChannelsAbi,
   ...auditCourtAbi,
+  ...scoreRootsAbi,
 ] as const;
 
 /** Addresses of one deployment of the trust layer. */
@@ -33,6 +35,11 @@ export type AgoraContracts = {
    * named an account as audit court instead, and in deployment files written before it existed.
    */
   auditCourt?: Address;
+  /**
+   * The ScoreRoots contract, where gateways and indexers post the merkle roots of the scores they
+   * computed. Absent in deployment files written before it existed.
+   */
+  scoreRoots?: Address;
 };
 
 /** Status of a job in the JobMarket, by the contract's enum order. */

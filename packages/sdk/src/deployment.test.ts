@@ -61,6 +61,15 @@ describe('deployment files', () => {
     expect(() => parseDeployment(JSON.stringify(broken))).toThrow(/parameters.audit.refundBps is not a basis-point number/);
   });
 
+  it('round-trips the ScoreRoots address, refuses a bad one, and still reads files written before it', () => {
+    const withScores: Deployment = { ...deployment, contracts: { ...deployment.contracts, scoreRoots: '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853' } };
+    expect(parseDeployment(serializeDeployment(withScores))).toEqual(withScores);
+    expect(parseDeployment(serializeDeployment(deployment)).contracts.scoreRoots).toBeUndefined();
+    const broken = JSON.parse(serializeDeployment(withScores));
+    broken.contracts.scoreRoots = 'nowhere';
+    expect(() => parseDeployment(JSON.stringify(broken))).toThrow(/contracts.scoreRoots is not an address/);
+  });
+
   it('names the first bad field and says how to get a good file', () => {
     const broken = JSON.parse(serializeDeployment(deployment));
     broken.contracts.jobMarket = '0x1234';

@@ -121,6 +121,10 @@ export function parseDeployment(text: string, source = 'deployment file'): Deplo
   if (raw.contracts.auditCourt !== undefined) {
     contracts.auditCourt = isAddress(raw.contracts.auditCourt) ? raw.contracts.auditCourt : fail('contracts.auditCourt is not an address');
   }
+  // Files written before ScoreRoots existed lack it; nothing else depends on it.
+  if (raw.contracts.scoreRoots !== undefined) {
+    contracts.scoreRoots = isAddress(raw.contracts.scoreRoots) ? raw.contracts.scoreRoots : fail('contracts.scoreRoots is not an address');
+  }
   let audit: AuditCourtParameters | undefined;
   if (parameters.audit !== undefined) {
     if (typeof parameters.audit !== 'object' || parameters.audit === null) fail('parameters.audit is not an object');

@@ -63,3 +63,8 @@ export * from './actions/token/ensureAllowance.ts';
 export * from './actions/token/getTokenBalance.ts';
 export * from './actions/token/mintDevUsd.ts';
 export * from './actions/token/signTransferAuthorization.ts';
+export * from './actions/scores/getScoreRoot.ts';
+export * from './actions/scores/publishScoreRoot.ts';
+export * from './actions/scores/requireScoreRoots.ts';
+export * from './actions/scores/scoreLeaf.ts';
+export * from './actions/scores/verifyScoreOnChain.ts';

@@ -101,6 +101,12 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   }),
   PaymentChannelsChallengeOver: ([id, closesAt]) => ({ message: `Channel ${short(id)}'s challenge period ended at ${when(closesAt)}; it can no longer be redeemed.` }),
   PaymentChannelsChallengeRunning: ([id, closesAt]) => ({ message: `Channel ${short(id)} is closing; the buyer can withdraw from ${when(closesAt)}.`, fix: 'wait until the challenge period is over.' }),
+  // ScoreRoots
+  ScoreRootsEpochNotAfterLatest: ([publisher, epoch, latest]) => ({
+    message: `Epoch ${epoch} is not after epoch ${latest}, the last one ${short(publisher)} posted: a posted epoch is never rewritten or filled in behind.`,
+    fix: `publish epoch ${typeof latest === 'bigint' ? latest + 1n : latest} or later.`,
+  }),
+  ScoreRootsEmptyEpoch: () => ({ message: 'The epoch has no scores (zero root or zero leaves).', fix: 'skip epochs without scores.' }),
   // DevUSD and OpenZeppelin
   ERC20InsufficientBalance: ([sender, balance, needed]) => ({
     message: `${short(sender)} holds ${amount(balance)} tokens but ${amount(needed)} are needed.`,

@@ -7,6 +7,7 @@ import {
   modelRegistryAbi,
   paymentChannelsAbi,
   providerRegistryAbi,
+  scoreRootsAbi,
   type AgoraContracts,
 } from '../../contracts.ts';
 import type { AuditCourtParameters, Deployment, DeploymentParameters } from '../../deployment.ts';
@@ -19,21 +20,25 @@ import {
   modelRegistryBytecode,
   paymentChannelsBytecode,
   providerRegistryBytecode,
+  scoreRootsBytecode,
 } from '../../generated/bytecode.ts';
 
 /**
- * The AuditCourt's defaults (6-decimal tokens): an audit costs 10 tokens, a confirmed failure
- * takes half the minimum stake (half of it back to the buyer, 30 % to the verifiers, 20 % to the
- * treasury), a silent or overturned verifier loses 5 tokens and a day of work; each answer window
- * is an hour, well inside the 7-day unbonding delay so a cheater cannot leave before the slash.
+ * The AuditCourt's defaults (6-decimal tokens), the parameters `npm run sim` shows make cheating
+ * lose money (docs/economics.md, `defaultSlashingParameters`): an audit costs 0.01 token, a small
+ * multiple of a call's price, so sampling a few % of calls stays cheap, and goes to the verifier
+ * when the provider passes (paying for the re-execution); a confirmed failure takes half the
+ * minimum stake (30 % back to the buyer, 40 % to the verifiers, 30 % to the treasury); a silent or
+ * overturned verifier loses 10 tokens and a day of work; each answer window is an hour, well inside
+ * the 7-day unbonding delay so a cheater cannot leave before the slash.
  */
 export const defaultAuditCourtParameters = {
-  auditBond: 10_000_000n,
-  escalationBond: 20_000_000n,
+  auditBond: 10_000n,
+  escalationBond: 50_000n,
   slashAmount: 50_000_000n,
-  verifierPenalty: 5_000_000n,
-  refundBps: 5_000,
-  bountyBps: 3_000,
+  verifierPenalty: 10_000_000n,
+  refundBps: 3_000,
+  bountyBps: 4_000,
   drawDelayBlocks: 2n,
   commitWindow: 3600n,
   revealWindow: 3600n,
@@ -198,6 +203,8 @@ export async function deployAgora(
     }
     contracts.auditCourt = auditCourt;
   }
+  // Independent of the rest (no constructor arguments), so it goes last, after the explicit nonces.
+  contracts.scoreRoots = await deploy('scoreRoots', { abi: scoreRootsAbi, bytecode: scoreRootsBytecode });
 
   return {
     chainId,
