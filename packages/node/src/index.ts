@@ -39,3 +39,4 @@ export * from './gateway/gatewayAuditor.ts';
 export * from './audits/evidenceAuth.ts';
 export * from './audits/evidenceStore.ts';
 export * from './provider/wrongAnswers.ts';
+export * from './gateway/epochPublisher.ts';
