@@ -49,7 +49,7 @@ describe('fetchEvidence', () => {
   });
 
   it("reports the opener's refusal with its error code", async () => {
-    const err = await fetchEvidence({ url: `${base}/gone`, authorization: 'a' }).catch((e: AgoraError) => e);
+    const err = (await fetchEvidence({ url: `${base}/gone`, authorization: 'a' }).then(() => undefined, (e: unknown) => e)) as AgoraError;
     expect(err).toMatchObject({ code: 'EvidenceUnavailable', details: 'EvidenceGone: The audit ended; its evidence was deleted.' });
     expect(err.shortMessage.replace(base, '<opener>')).toMatchInlineSnapshot(`"The opener answered HTTP 410 for the evidence at <opener>/gone."`);
   });

@@ -85,6 +85,17 @@ export const nodeConfigSchema = z.object({
         minTimeLeftSeconds: z.number().int().nonnegative().default(30),
       })
       .prefault({}),
+    /** Judge the audits the AuditCourt draws this provider into (see docs/verification.md, "Verifier role"). */
+    verifier: z
+      .object({
+        enabled: z.boolean().default(true),
+        pollIntervalMs: z.number().int().positive().default(2_000),
+        /** Largest evidence body read from an audit's opener, bytes. */
+        maxEvidenceBytes: z.number().int().positive().default(8 * 1024 * 1024),
+        /** Give up one evidence download after this long, ms (it is retried until close to the commit deadline). */
+        evidenceTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .prefault({}),
     /**
      * FOR TESTING THE NETWORK'S DEFENCES ONLY: answer wrongly (and sign for it) on this share of
      * calls, as a cheater would. Audits and canaries should catch it, slash its stake and starve it.

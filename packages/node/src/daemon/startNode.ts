@@ -31,6 +31,7 @@ import { createOnnxServedModel } from '../provider/models/onnxServedModel.ts';
 import { withWrongAnswers } from '../provider/wrongAnswers.ts';
 import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
+import { createVerifierRole } from '../audits/verifierRole.ts';
 import type { NodeConfig, ServedModelConfig } from './config.ts';
 import { ensureAdminToken, registerAdminRoutes } from './adminRoutes.ts';
 import { startGateway } from '../gateway/startGateway.ts';
@@ -171,12 +172,29 @@ async function startProviderRole(
     : undefined;
   if (jobs) cleanup.push(() => jobs.stop());
   await jobs?.start();
-  log.info({ url, models: models.map((m) => m.descriptor.name) }, 'provider listening');
+  // Drawn as a verifier only once the offers are on-chain; judges with the honest `models`.
+  const { verifier: verifierConfig } = provider;
+  const verifier =
+    verifierConfig.enabled && deployment.contracts.auditCourt
+      ? createVerifierRole({
+          client,
+          models,
+          store: { path: join(stateDir, 'verdicts.db') },
+          pollIntervalMs: verifierConfig.pollIntervalMs,
+          maxEvidenceBytes: verifierConfig.maxEvidenceBytes,
+          evidenceTimeoutMs: verifierConfig.evidenceTimeoutMs,
+          log: (level, event, fields) => log[level]({ component: 'verifier', ...fields }, event),
+        })
+      : undefined;
+  if (verifier) cleanup.push(() => verifier.stop());
+  await verifier?.start();
+  log.info({ url, models: models.map((m) => m.descriptor.name), verifier: Boolean(verifier) }, 'provider listening');
 
   return {
     url,
     models,
     async stop() {
+      await verifier?.stop(); // a decided verdict and its salt stay in verdicts.db for the next start
       await jobs?.stop(); // a job in progress stays accepted and is resumed at the next start
       await app.close(); // no new calls; in-flight ones finish
       await redeemer.stop(); // every acknowledged voucher becomes tokens

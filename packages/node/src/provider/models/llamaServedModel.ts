@@ -1,6 +1,6 @@
 import { AgoraError } from '@agora/sdk';
 import { describeModelFile } from '../../runtimes/modelFile.ts';
-import { createLlamaRuntime, type LlamaChatMessage } from '../../runtimes/gguf/llamaRuntime.ts';
+import { createLlamaRuntime, type LlamaChatMessage, type LlamaRuntime } from '../../runtimes/gguf/llamaRuntime.ts';
 import type { ServedModel } from '../servedModel.ts';
 
 const ROLES = new Set(['system', 'user', 'assistant']);
@@ -19,13 +19,15 @@ function asClientError(err: unknown): unknown {
  *   Text streams through `onToken` as it is generated.
  * - Embeddings `{ embed: string[] }` (non-empty strings); output
  *   `{ embeddings: number[][] (unit length), usage: { promptTokens } }`.
+ * - `verifierRuntime`: the same runtime, for auditing other providers' calls of this model
+ *   (tolerance mode scores claimed text; it queues with the served calls).
  */
 export async function createLlamaServedModel(init: {
   path: string;
   pricePerCall: bigint;
   name?: string;
   quantization?: string;
-}): Promise<ServedModel & { close(): Promise<void> }> {
+}): Promise<ServedModel & { verifierRuntime: LlamaRuntime; close(): Promise<void> }> {
   const runtime = await createLlamaRuntime({ path: init.path, threads: 1 });
   const descriptor = await describeModelFile({
     name: init.name ?? 'agora/tiny-llama',
@@ -40,6 +42,7 @@ export async function createLlamaServedModel(init: {
     descriptor,
     pricePerCall: init.pricePerCall,
     streams: true,
+    verifierRuntime: runtime,
     async run(input, params, { signal, onToken }) {
       const { messages, prompt, embed } = (input ?? {}) as { messages?: unknown; prompt?: unknown; embed?: unknown };
       if (embed !== undefined) {

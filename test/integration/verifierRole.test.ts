@@ -1,0 +1,287 @@
+// The verifier role on a real devnet: provider nodes drawn by the AuditCourt fetch the opener's
+// evidence with a signed request, re-execute the call on their copy of the model, commit and reveal
+// a verdict, and their keepers (and the opener's) drive each audit to its money: an honest answer
+// passes and the opener's bond pays the verifier; a receipt signed over a wrong output fails, slashes
+// the provider and refunds the buyer; a verifier restarted between commit and reveal still reveals;
+// evidence that never comes is no evidence, so the accusation fails.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keccak256, toHex, type Address, type Hex, type LocalAccount } from 'viem';
+import {
+  commitVerdict,
+  getAudit,
+  getAuditCredit,
+  getProvider,
+  getTokenBalance,
+  hashCanonicalJson,
+  openAudit,
+  openChannel,
+  signInferenceReceipt,
+  signVoucher,
+  type AgoraWalletClient,
+  type GetAuditReturnType,
+  type SignedInferenceReceipt,
+} from '@agora/sdk';
+import {
+  DIGIT_PIXELS,
+  callProvider,
+  createAuditKeeper,
+  createRng,
+  exportDigitsOnnx,
+  getDevAccount,
+  getProviderQuote,
+  nodeConfigSchema,
+  openVerdictStore,
+  readEvidenceRequest,
+  startNode,
+  type AgoraNode,
+  type AuditKeeper,
+  type AuditOutcome,
+  type NodeConfig,
+} from '@agora/node';
+import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+
+const ROLES = ['provider1', 'provider2', 'provider3'] as const;
+type Role = (typeof ROLES)[number];
+const PRICE = 1_000n;
+const WINDOWS = { drawDelayBlocks: 1n, commitWindow: 120n, revealWindow: 120n, escalationWindow: 60n };
+
+let devnet: TestDevnet;
+let dir: string;
+const configs = new Map<Role, NodeConfig>();
+const nodes = new Map<Role, AgoraNode>();
+let keeper: AuditKeeper;
+const ended: AuditOutcome[] = [];
+let evidenceServer: Server;
+let evidenceBase: string;
+/** What the test's evidence server offers at each path: the audit it belongs to, and the call (none: missing). */
+const offers = new Map<string, { auditId?: bigint; evidence?: { input: unknown; params: Record<string, unknown>; output: unknown } }>();
+/** Evidence requests that passed the signature and seat checks, by path. */
+const served: { path: string; signer: Address }[] = [];
+
+/** The paid call to provider1 that every audit here is about. */
+let call: { input: { pixels: number[] }; params: Record<string, unknown>; output: { digit: number; probabilities: number[] }; receipt: SignedInferenceReceipt };
+
+const buyer = () => devnet.as('buyer1') as AgoraWalletClient & { account: LocalAccount };
+const court = () => ({ chainId: devnet.deployment.chainId, auditCourt: devnet.deployment.contracts.auditCourt! });
+const address = (role: Role | 'buyer1') => getDevAccount(role).account.address;
+const balance = (account: Address) => getTokenBalance(buyer(), { account });
+const roleOf = (verifier: Address) => ROLES.find((role) => address(role) === verifier)!;
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Anvil mines only on transactions: two blocks put the draw block behind the newest one. */
+const mineDrawBlock = async () => {
+  await devnet.increaseTime(1);
+  await devnet.increaseTime(1);
+};
+
+/** Offers evidence at a fresh path (or none), opens the audit as the buyer, and tells the keeper. */
+async function audit(path: string, receipt: SignedInferenceReceipt, evidence: typeof call | undefined) {
+  offers.set(path, evidence ? { evidence: { input: evidence.input, params: evidence.params, output: evidence.output } } : {});
+  const { auditId } = await openAudit(buyer(), { receipt, evidenceURI: `${evidenceBase}/evidence/${path}` });
+  offers.get(path)!.auditId = auditId;
+  keeper.track(auditId);
+  return auditId;
+}
+
+/** A receipt provider1 signs for the paid call, with other hashes or amount (a new receipt to audit). */
+const resign = (changes: Partial<SignedInferenceReceipt>) =>
+  signInferenceReceipt(getDevAccount('provider1').account, { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels }, { ...call.receipt, ...changes });
+
+const decided = (auditId: bigint) => until(`audit ${auditId} decided`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Decided');
+async function resolved(auditId: bigint): Promise<AuditOutcome> {
+  await devnet.increaseTime(WINDOWS.escalationWindow); // no escalation: the opener's keeper finalizes
+  return until(`audit ${auditId} ended`, async () => ended.find((o) => o.auditId === auditId), (o) => o !== undefined) as Promise<AuditOutcome>;
+}
+const creditsWithdrawn = (...accounts: Address[]) =>
+  until('the court credit withdrawn', () => Promise.all(accounts.map((account) => getAuditCredit(buyer(), { account }))), (credits) => credits.every((c) => c === 0n));
+
+async function startProvider(role: Role) {
+  nodes.set(role, await startNode(configs.get(role)!, { privateKey: getDevAccount(role).privateKey }));
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'agora-verifier-'));
+  devnet = await startTestDevnet({ stateDir: dir, deploy: { audit: WINDOWS } });
+
+  // Random weights are enough: exact verification compares a deterministic re-run, not accuracy.
+  const rng = createRng(11);
+  const fill = (size: number, scale: number) => Float32Array.from({ length: size }, () => (rng() * 2 - 1) * scale);
+  const modelPath = join(dir, 'digits.onnx');
+  writeFileSync(modelPath, exportDigitsOnnx({ hidden: 16, w1: fill(DIGIT_PIXELS * 16, 0.1), b1: fill(16, 0.1), w2: fill(160, 0.5), b2: fill(10, 0.1) }));
+  for (const role of ROLES) {
+    configs.set(
+      role,
+      nodeConfigSchema.parse({
+        rpcUrl: devnet.rpcUrl,
+        deploymentFile: devnet.deploymentFile,
+        stateDir: join(dir, role),
+        logLevel: 'silent',
+        provider: {
+          port: 0,
+          redeemThreshold: '1000000000',
+          models: [{ kind: 'digits', path: modelPath, name: 'agora/digits-random', price: PRICE.toString() }],
+          jobs: { enabled: false },
+          verifier: { pollIntervalMs: 100 },
+        },
+      }),
+    );
+    await startProvider(role); // one after another: the first registers the model
+  }
+
+  // The opener's evidence route, as a gateway runs it: only the audit's drawn verifiers get the call.
+  evidenceServer = createServer((request, response) => {
+    const refuse = (status: number, code: string) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: code, code } }));
+    const path = request.url?.replace('/evidence/', '') ?? '';
+    const offer = offers.get(path);
+    if (!offer?.auditId) return refuse(404, 'NotFound');
+    readEvidenceRequest({ authorization: request.headers.authorization, court: court() })
+      .then(async ({ auditId, signer }) => {
+        if (auditId !== offer.auditId) return refuse(403, 'OtherAudit');
+        const { seats } = await getAudit(buyer(), { auditId });
+        if (!seats.some((seat) => seat.verifier === signer && seat.status !== 'Replaced')) return refuse(403, 'NotDrawnVerifier');
+        served.push({ path, signer });
+        if (!offer.evidence) return refuse(404, 'EvidenceLost');
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(offer.evidence));
+      })
+      .catch(() => refuse(401, 'EvidenceAuthInvalid'));
+  });
+  await new Promise<void>((resolve) => evidenceServer.listen(0, '127.0.0.1', resolve));
+  evidenceBase = `http://127.0.0.1:${(evidenceServer.address() as AddressInfo).port}`;
+
+  // The buyer pays provider1 for one call through a channel and keeps the signed receipt.
+  const provider1 = nodes.get('provider1')!;
+  const modelId = provider1.models[0]!.descriptor.modelId;
+  const { channelId } = await openChannel(buyer(), { provider: provider1.address, modelId, deposit: 100n * PRICE });
+  const input = { pixels: Array.from({ length: DIGIT_PIXELS }, (_, i) => ((i * 37) % 255) / 255) };
+  const quote = await getProviderQuote({ url: provider1.url, modelId, input });
+  const voucher = await signVoucher(buyer().account, { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels }, { channelId, cumulativeAmount: quote.price, requestHash: quote.requestHash });
+  const { output, receipt } = await callProvider({ url: provider1.url, modelId, input, voucher });
+  call = { input, params: {}, output: output as typeof call.output, receipt };
+
+  keeper = createAuditKeeper({ client: buyer(), watch: { opened: true }, pollIntervalMs: 100, onEnded: (outcome) => ended.push(outcome) });
+  await keeper.start();
+}, 60_000);
+
+afterAll(async () => {
+  await keeper?.stop();
+  for (const node of nodes.values()) await node.stop().catch(() => {});
+  await new Promise<void>((resolve) => (evidenceServer ? evidenceServer.close(() => resolve()) : resolve()));
+  await devnet?.stop();
+});
+
+/** The one stage-0 verifier of an audit once it is decided. */
+const firstSeat = (audit: GetAuditReturnType) => {
+  expect(audit.seats).toHaveLength(1);
+  return audit.seats[0]!;
+};
+
+describe('verifier role', () => {
+  it('passes an honest answer: the drawn verifier commits and reveals Pass, and the opener’s bond pays it', async () => {
+    const { auditBond } = devnet.deployment.parameters.audit!;
+    const before = new Map(await Promise.all([...ROLES, 'buyer1' as const].map(async (r) => [r, await balance(address(r))] as const)));
+    const auditId = await audit('honest', call.receipt, call);
+    await mineDrawBlock(); // the opener's keeper draws at its next poll
+
+    const seat = firstSeat(await decided(auditId));
+    const verifier = roleOf(seat.verifier);
+    expect(verifier).not.toBe('provider1'); // never the audited provider
+    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Pass' });
+    expect(served).toContainEqual({ path: 'honest', signer: seat.verifier });
+
+    expect(await resolved(auditId)).toEqual({ auditId, provider: address('provider1'), modelId: call.receipt.modelId, opener: address('buyer1'), outcome: 'pass' });
+    await creditsWithdrawn(seat.verifier); // the verifier's keeper takes its pay
+    expect(await balance(seat.verifier)).toBe(before.get(verifier)! + auditBond);
+    expect(await balance(address('buyer1'))).toBe(before.get('buyer1')! - auditBond);
+    expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(devnet.deployment.parameters.minStake);
+  });
+
+  it('fails a receipt signed over a wrong output: the provider is slashed and the buyer refunded', async () => {
+    const { slashAmount, refundBps, bountyBps } = devnet.deployment.parameters.audit!;
+    const wrong = { ...call.output, digit: (call.output.digit + 1) % 10 };
+    const receipt = await resign({ outputHash: hashCanonicalJson(wrong) });
+    const stakeBefore = (await getProvider(buyer(), { provider: address('provider1') })).stake;
+    const buyerBefore = await balance(address('buyer1'));
+    const auditId = await audit('tampered', receipt, { ...call, output: wrong });
+    await mineDrawBlock();
+
+    const seat = firstSeat(await decided(auditId));
+    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Fail' });
+    const verifierBefore = await balance(seat.verifier);
+    expect((await resolved(auditId)).outcome).toBe('fail');
+
+    expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(stakeBefore - slashAmount);
+    await creditsWithdrawn(address('buyer1'), seat.verifier);
+    // The buyer paid the bond, gets it back, and gets the refund; the verifier the bounty.
+    expect(await balance(address('buyer1'))).toBe(buyerBefore + (slashAmount * BigInt(refundBps)) / 10_000n);
+    expect(await balance(seat.verifier)).toBe(verifierBefore + (slashAmount * BigInt(bountyBps)) / 10_000n);
+  });
+
+  it('reveals after a restart between commit and reveal, with the verdict and salt from its store', async () => {
+    // Both possible verifiers are down when the audit is drawn.
+    for (const role of ['provider2', 'provider3'] as const) await nodes.get(role)!.stop();
+    const auditId = await audit('restart', await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 1n }), call);
+    await mineDrawBlock();
+    const drawn = await until(`audit ${auditId} drawn`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Voting');
+    const verifier = roleOf(firstSeat(drawn).verifier);
+
+    // What a crash right after the commit leaves behind: the verdict and salt on disk, the commitment on-chain.
+    const store = openVerdictStore({ path: join(dir, verifier, 'verdicts.db'), court: court() });
+    const salt = keccak256(toHex(`salt of ${verifier}`));
+    store.save({ auditId, stage: 0, verdict: 'Pass', salt, reasons: ['decided before the crash'] });
+    await commitVerdict(devnet.as(verifier), { auditId, verdict: 'Pass', salt });
+    store.markCommitted(auditId, 0);
+    store.close();
+
+    await startProvider(verifier);
+    const seat = firstSeat(await decided(auditId));
+    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Pass' }); // revealed with the stored salt
+    expect(served.filter((s) => s.path === 'restart')).toEqual([]); // it did not judge again
+    expect((await resolved(auditId)).outcome).toBe('pass');
+    await startProvider(verifier === 'provider2' ? 'provider3' : 'provider2');
+  });
+
+  it('passes when the evidence does not hash to the receipt: the provider signed something else', async () => {
+    const receipt = await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 3n });
+    // A wrong output the provider never signed for, offered against its honest receipt.
+    const auditId = await audit('forged', receipt, { ...call, output: { ...call.output, digit: (call.output.digit + 1) % 10 } });
+    await mineDrawBlock();
+    const seat = firstSeat(await decided(auditId));
+    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Pass' });
+    expect(served).toContainEqual({ path: 'forged', signer: seat.verifier });
+    expect((await resolved(auditId)).outcome).toBe('pass');
+  });
+
+  it('passes when the evidence never comes: retried until close to the commit deadline, then the accusation fails', async () => {
+    const { auditBond } = devnet.deployment.parameters.audit!;
+    const auditId = await audit('missing', await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 2n }), undefined);
+    await mineDrawBlock();
+    const drawn = await until(`audit ${auditId} drawn`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Voting');
+    const { verifier } = firstSeat(drawn);
+    const verifierBefore = await balance(verifier);
+    // It asks, is refused, and asks again later rather than voting at once.
+    await until('the verifier asking twice for the evidence', async () => served.filter((s) => s.path === 'missing').length, (n) => n >= 2);
+    expect((await getAudit(buyer(), { auditId })).seats[0]!.status).toBe('Drawn');
+
+    // Past the give-up point (a quarter of the commit window before its end), it votes Pass.
+    await devnet.increaseTime(WINDOWS.commitWindow - WINDOWS.commitWindow / 8n);
+    const seat = firstSeat(await decided(auditId));
+    expect(seat).toMatchObject({ verifier, status: 'Revealed', verdict: 'Pass' });
+    expect((await resolved(auditId)).outcome).toBe('pass');
+    await creditsWithdrawn(verifier);
+    expect(await balance(verifier)).toBe(verifierBefore + auditBond);
+  });
+});
