@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { Address, Hex } from 'viem';
 import { getContractEvents } from 'viem/actions';
-import { auditCourtAbi, getAuditCredit, getProvider } from '@agora/sdk';
+import { auditCourtAbi, getAuditCredit, getProvider, getScoreRoot, verifyScoreOnChain, type ScoreLeaf } from '@agora/sdk';
 import {
   buildCanaries,
   buildDigitsModel,
@@ -126,6 +126,8 @@ beforeAll(async () => {
     config: gatewayConfigSchema.parse({
       port: 0,
       apiKeys: [{ name: 'test', key: KEY, spendLimit: '1000000000' }],
+      // Post the scores' merkle root on-chain every 3 s (an hour by default).
+      scoreEpochSeconds: 3,
       // Watched hard, as a network watches newcomers (all three are new here).
       audits: { newcomerRate: 0.25, baseRate: 0.25, suspectRate: 0.5, newcomerCanaryRate: 0.2, canaryRate: 0.2, canaryFile, canaryMaxDelayMs: 200, pollIntervalMs: 500 },
     }),
@@ -186,5 +188,31 @@ describe('audits and canaries against a provider that answers wrongly', () => {
     for (const h of honest) expect((await getProvider(client, { provider: h })).stake).toBe(stakeBefore.get(h));
     const honestFailures = (await resolvedAudits()).filter((a) => a.provider !== cheater && a.outcome === 2);
     expect(honestFailures).toEqual([]);
+
+    // The scores are public and anchored: the gateway's latest epoch root is on-chain, and each
+    // provider's score (the cheater's failures included) verifies against it.
+    type Posted = { epoch: string; root: Hex; scores: (Omit<ScoreLeaf, 'price' | 'calls'> & { price: string; calls: string; proof: Hex[] })[] };
+    const posted = await until(
+      'an epoch of scores that knows the failures',
+      async () => {
+        const response = await fetch(`${gateway.url}/scores`);
+        return response.ok ? ((await response.json()) as Posted) : undefined;
+      },
+      (body) => {
+        // The cheater's audit and canary record is below every honest provider's.
+        const quality = (provider: Address) => {
+          const leaf = body?.scores.find((l) => l.provider === provider.toLowerCase());
+          return leaf ? leaf.canaryPassPpm + leaf.auditPassPpm : undefined;
+        };
+        const caught = quality(cheater);
+        return caught !== undefined && honest.every((h) => (quality(h) ?? Infinity) > caught);
+      },
+      30_000,
+    );
+    const epoch = BigInt(posted!.epoch);
+    expect((await getScoreRoot(client, { publisher: buyer, epoch }))!.root).toBe(posted!.root);
+    for (const { proof, ...leaf } of posted!.scores) {
+      expect(await verifyScoreOnChain(client, { publisher: buyer, epoch, leaf: { ...leaf, price: BigInt(leaf.price), calls: BigInt(leaf.calls) }, proof })).toBe(true);
+    }
   }, 300_000);
 });

@@ -5,6 +5,8 @@ import { hashApiKey, type GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, ModelCatalog } from './modelCatalog.ts';
 import type { NetworkCaller, NetworkCallResult } from './networkCaller.ts';
 import { gatewayError, toOpenAiError } from './openaiErrors.ts';
+import { hashEpochScoreLeaf } from '../market/epochRoot.ts';
+import type { PublishedEpoch } from './epochPublisher.ts';
 
 export type GatewayAppInit = {
   catalog: ModelCatalog;
@@ -12,6 +14,8 @@ export type GatewayAppInit = {
   store: GatewayStore;
   /** Hands audit evidence to drawn verifiers (`GET /audits/:receiptDigest/evidence`); absent: audits are off. */
   getEvidence?: (receiptDigest: string, authorization: string | undefined) => Promise<unknown>;
+  /** The last epoch of scores this gateway posted on-chain, served with proofs at `GET /scores`. */
+  getPublishedScores?: () => PublishedEpoch | undefined;
   /** Largest request body accepted, bytes (default 4 MiB: an image for OCR fits). */
   bodyLimit?: number;
   logger?: FastifyBaseLogger;
@@ -176,6 +180,23 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+
+  // Public, outside /v1: the scores behind the root this gateway posted to ScoreRoots, each with
+  // its merkle proof, so anyone can check a provider's score against the chain (verifyScore).
+  app.get('/scores', async (_request, reply) => {
+    const latest = init.getPublishedScores?.();
+    if (!latest) return reply.status(404).send({ error: { message: 'This gateway has not posted an epoch of scores yet.', type: 'invalid_request_error', param: null, code: 'no_scores_posted' } });
+    return {
+      epoch: latest.epoch.toString(),
+      root: latest.root,
+      scores: latest.leaves.map((leaf) => ({
+        ...leaf,
+        price: leaf.price.toString(),
+        calls: leaf.calls.toString(),
+        proof: latest.tree.getProof(hashEpochScoreLeaf(leaf)),
+      })),
+    };
+  });
 
   // Outside /v1: verifiers sign for it as the audit's drawn verifier instead of using an API key.
   app.get<{ Params: { receiptDigest: string } }>('/audits/:receiptDigest/evidence', async (request) => {

@@ -280,6 +280,8 @@ export function createNetworkCaller(init: NetworkCallerInit) {
   return {
     call,
     getProviderScores,
+    /** Every (provider, model) score the router holds: what the epoch root commits to. */
+    getScores: () => router.getScores(),
     /** The router's record of a provider for a model (undefined until it has been offered one). */
     getScore: (provider: Address, modelId: Hex) => router.getScore(provider, modelId),
     /** Feeds an observation made outside a call (an audit outcome, a canary verdict) to the router. */

@@ -13,6 +13,7 @@ import { openEvidenceStore } from '../audits/evidenceStore.ts';
 import { createAuditPolicy } from '../market/auditPolicy.ts';
 import { createGatewayAuditor, type GatewayAuditor } from './gatewayAuditor.ts';
 import { createCanarySender, loadCanaries, type CanarySender } from './canaries.ts';
+import { createEpochPublisher, type EpochPublisher } from './epochPublisher.ts';
 
 /** A running gateway role. */
 export type AgoraGateway = {
@@ -97,7 +98,15 @@ export async function startGateway(init: {
         log.info({ canaries: list.length }, 'canaries loaded');
       }
     }
-    const app = await buildGatewayApp({ catalog, caller, store, ...(auditor ? { getEvidence: auditor.getEvidence } : {}), logger: log.child({ component: 'gateway-http' }) });
+    let epochs: EpochPublisher | undefined;
+    const app = await buildGatewayApp({
+      catalog,
+      caller,
+      store,
+      ...(auditor ? { getEvidence: auditor.getEvidence } : {}),
+      getPublishedScores: () => epochs?.getLatest(),
+      logger: log.child({ component: 'gateway-http' }),
+    });
     // Prometheus: calls by route and status (route templates only, so URLs cannot grow the registry).
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
@@ -113,6 +122,11 @@ export async function startGateway(init: {
     const url = await app.listen({ host: config.host, port: config.port });
     cleanup.push(() => app.close());
     publicUrl ??= url;
+    if (config.scoreEpochSeconds > 0 && client.deployment.contracts.scoreRoots) {
+      epochs = createEpochPublisher({ client, getScores: caller.getScores, epochSeconds: config.scoreEpochSeconds, uri: `${publicUrl}/scores`, log: logAs('scores') });
+      cleanup.push(() => epochs!.stop());
+      epochs.start();
+    }
     await auditor?.start();
     log.info({ url, wallet: client.account.address, audits: auditor !== undefined, canaries: canaries !== undefined }, 'gateway listening');
     let stopping: Promise<void> | undefined;
