@@ -250,6 +250,8 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
               provider,
               price: price.toString(),
               calls: summary.calls,
+              auditPassRate: round(summary.auditPassRate),
+              canaryPassRate: round(summary.canaryPassRate),
               deliveryRate: round(summary.deliveryRate),
               expectedLatencyMs: round(summary.expectedLatencyMs),
               quality: round(summary.quality),
