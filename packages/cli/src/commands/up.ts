@@ -53,6 +53,8 @@ export function upCommand(): Command {
         `  API key               ${apiKey}   (may spend ${formatUnits(DEVNET_API_KEY_LIMIT, 6)} DevUSD; paid from ${DEVNET_GATEWAY_ROLE}'s wallet)`,
         `  RPC URL               ${devnet.rpcUrl}   (chain id ${deployment.chainId})`,
         `  Deployment file       ${devnet.deploymentFile}`,
+        `  Audits                the gateway audits a sample of calls in AuditCourt and sends hidden digit canaries;`,
+        `                        the providers verify each other; scores with proofs at ${gateway.url}/scores`,
         '',
         '  Providers',
         ...[...network.providers].sort((a, b) => a.role.localeCompare(b.role)).map((p) => `    ${p.role.padEnd(10)} ${p.url}  ${p.address}  ${p.models.map((m) => `${m.descriptor.name} ${m.pricePerCall}`).join(', ')}`),
