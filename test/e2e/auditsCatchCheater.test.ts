@@ -18,7 +18,6 @@ import {
   gatewayConfigSchema,
   getDevAccount,
   loadDigitsDataset,
-  nodeConfigSchema,
   renderDigitPng,
   startGateway,
   startNode,
@@ -26,6 +25,7 @@ import {
   type AgoraNode,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { providerNodeConfig } from '../support/nodes.ts';
 
 const KEY = 'sk-test-audits-0123456789abcdef';
 /** The cheater is the cheapest, so price-driven routing would favour it. */
@@ -114,13 +114,9 @@ beforeAll(async () => {
 
   // Started one after another: the first registers the model, the others add offers.
   for (const { role, price, wrongAnswerRate } of PROVIDERS) {
-    const config = nodeConfigSchema.parse({
-      rpcUrl: devnet.rpcUrl,
-      deploymentFile: devnet.deploymentFile,
+    const config = providerNodeConfig(devnet, {
       stateDir: join(dir, role),
-      logLevel: 'silent',
       provider: {
-        port: 0,
         models: [{ kind: 'digits', path: digitsPath, name: 'agora/digits-mlp', price: price.toString() }],
         jobs: { enabled: false },
         verifier: { pollIntervalMs: 500 },

@@ -18,7 +18,6 @@ import {
   gatewayConfigSchema,
   getDevAccount,
   loadDigitsDataset,
-  nodeConfigSchema,
   renderDigitPng,
   startGateway,
   startNode,
@@ -28,6 +27,7 @@ import {
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
 import { makeProvider } from '../support/market.ts';
+import { providerNodeConfig } from '../support/nodes.ts';
 
 const CHEAP = { gguf: 2_000n, digits: 1_000n };
 const DEAR = { gguf: 3_000n, digits: 1_500n };
@@ -46,13 +46,9 @@ beforeAll(async () => {
   const digits = (await buildDigitsModel(join(dir, 'digits.onnx'), { log: () => {} })).path;
   const gguf = await writeTinyLlamaGguf(join(dir, 'tiny.gguf'));
   for (const [role, prices] of [['provider1', CHEAP], ['provider2', DEAR]] as const) {
-    const config = nodeConfigSchema.parse({
-      rpcUrl: devnet.rpcUrl,
-      deploymentFile: devnet.deploymentFile,
+    const config = providerNodeConfig(devnet, {
       stateDir: join(dir, role),
-      logLevel: 'silent',
       provider: {
-        port: 0,
         redeemThreshold: '1000000000',
         models: [
           { kind: 'gguf', path: gguf, name: 'agora/tiny-llama', price: prices.gguf.toString() },

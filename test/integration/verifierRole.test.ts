@@ -34,7 +34,6 @@ import {
   exportDigitsOnnx,
   getDevAccount,
   getProviderQuote,
-  nodeConfigSchema,
   openVerdictStore,
   readEvidenceRequest,
   startNode,
@@ -44,6 +43,7 @@ import {
   type NodeConfig,
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
+import { providerNodeConfig } from '../support/nodes.ts';
 
 const ROLES = ['provider1', 'provider2', 'provider3'] as const;
 type Role = (typeof ROLES)[number];
@@ -125,13 +125,9 @@ beforeAll(async () => {
   for (const role of ROLES) {
     configs.set(
       role,
-      nodeConfigSchema.parse({
-        rpcUrl: devnet.rpcUrl,
-        deploymentFile: devnet.deploymentFile,
+      providerNodeConfig(devnet, {
         stateDir: join(dir, role),
-        logLevel: 'silent',
         provider: {
-          port: 0,
           redeemThreshold: '1000000000',
           models: [{ kind: 'digits', path: modelPath, name: 'agora/digits-random', price: PRICE.toString() }],
           jobs: { enabled: false },

@@ -1,4 +1,5 @@
 import { encodeAbiParameters, keccak256, type Hex } from 'viem';
+import type { ScoreLeaf } from '@agora/sdk';
 import { defaultScorePrior, getScoreSummary, type ProviderScore, type ScorePrior } from './providerScore.ts';
 
 /** Parts per million, the fixed point the scores are posted in (uint32 on-chain). */
@@ -18,19 +19,10 @@ const LEAF_PARAMETERS = [
 
 /**
  * A (provider, model) score as it is committed to in an epoch: fixed-point posterior means, so
- * anyone recomputing them from the same evidence gets the same bytes.
+ * anyone recomputing them from the same evidence gets the same bytes. The ScoreRoots contract's
+ * `ScoreLeaf`, as the sdk types it.
  */
-export type EpochScoreLeaf = {
-  provider: Hex;
-  modelId: Hex;
-  auditPassPpm: number;
-  canaryPassPpm: number;
-  deliveryPpm: number;
-  uptimePpm: number;
-  latencyRatioPpm: number;
-  price: bigint;
-  calls: bigint;
-};
+export type EpochScoreLeaf = ScoreLeaf;
 
 /** The fixed-point leaf for a score. */
 export function getEpochScoreLeaf(score: ProviderScore, prior: ScorePrior = defaultScorePrior): EpochScoreLeaf {

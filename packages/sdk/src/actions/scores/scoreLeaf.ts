@@ -3,7 +3,7 @@ import type { Address, Hex } from 'viem';
 /**
  * One (provider, model) score as ScoreRoots commits to it (the contract's `ScoreLeaf`): rates in
  * parts per million, the offer price in token base units and the calls seen. The node's
- * `getEpochScoreLeaf` makes these from its scores (its `EpochScoreLeaf` has the same shape).
+ * `getEpochScoreLeaf` makes these from its scores (its `EpochScoreLeaf` is this type).
  */
 export type ScoreLeaf = {
   provider: Address;
