@@ -87,11 +87,13 @@ contract AuditCourt is ReentrancyGuard {
 
     /// @notice An audit. `stage` 0 has one verifier, stage 1 (after escalation) a panel of three.
     /// `verdict`: the first verifier's verdict once stage 0 is decided; the final outcome once resolved.
+    /// `openedBlock`: where its `AuditOpened` and `EvidenceOffered` events are, to read them with one narrow log query.
     struct Audit {
         address opener;
         AuditStatus status;
         uint8 stage;
         Verdict verdict;
+        uint64 openedBlock;
         address provider;
         uint64 drawBlock;
         address buyer;
@@ -294,6 +296,7 @@ contract AuditCourt is ReentrancyGuard {
         Audit storage audit = _audits[auditId];
         audit.opener = msg.sender;
         audit.status = AuditStatus.Drawing;
+        audit.openedBlock = uint64(block.number);
         audit.provider = channel.provider;
         audit.buyer = channel.buyer;
         audit.drawBlock = _nextDrawBlock();

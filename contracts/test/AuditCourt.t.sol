@@ -162,6 +162,7 @@ contract AuditCourtTest is AuditCourtFixture {
         assertEq(auditId, 1);
         AuditCourt.Audit memory audit = court.getAudit(auditId);
         assertEq(audit.opener, gateway);
+        assertEq(audit.openedBlock, block.number);
         assertEq(audit.provider, provider);
         assertEq(audit.buyer, buyer);
         assertEq(uint8(audit.status), uint8(AuditCourt.AuditStatus.Drawing));

@@ -5168,6 +5168,11 @@ export const auditCourtAbi = [
             "type": "uint8"
           },
           {
+            "internalType": "uint64",
+            "name": "openedBlock",
+            "type": "uint64"
+          },
+          {
             "internalType": "address",
             "name": "provider",
             "type": "address"

@@ -21,6 +21,8 @@ export type GetAuditReturnType = {
   verdict: AuditVerdict;
   escalator: Address;
   drawBlock: bigint;
+  /** The block the audit was opened in (its `AuditOpened` and `EvidenceOffered` events are there). */
+  openedBlock: bigint;
   commitDeadline: bigint;
   revealDeadline: bigint;
   escalationDeadline: bigint;
@@ -54,6 +56,7 @@ export async function getAudit(client: AgoraClient, { auditId }: GetAuditParamet
       verdict: auditVerdicts[audit.verdict] ?? 'None',
       escalator: audit.escalator,
       drawBlock: BigInt(audit.drawBlock),
+      openedBlock: BigInt(audit.openedBlock),
       commitDeadline: BigInt(audit.commitDeadline),
       revealDeadline: BigInt(audit.revealDeadline),
       escalationDeadline: BigInt(audit.escalationDeadline),

@@ -1,4 +1,5 @@
-import { getContractEvents } from 'viem/actions';
+import { getContractEvents, readContract } from 'viem/actions';
+import { toAgoraError } from '../../errors/contractErrors.ts';
 import type { AgoraClient } from '../../client.ts';
 import { auditCourtAbi } from '../../contracts.ts';
 import { AgoraError } from '../../errors/AgoraError.ts';
@@ -8,7 +9,8 @@ export type GetAuditEvidenceURIParameters = { auditId: bigint };
 
 /**
  * Where the opener of an audit offers the call's evidence (`{ input, params, output }`): the court
- * keeps only the receipt's hashes and announces the URI in its `EvidenceOffered` event.
+ * keeps only the receipt's hashes and announces the URI in its `EvidenceOffered` event, read from
+ * the one block the audit was opened in.
  *
  * @throws {AgoraError} `AuditCourtUnknownAudit` when no audit with that id was opened.
  * @example
@@ -16,13 +18,19 @@ export type GetAuditEvidenceURIParameters = { auditId: bigint };
  */
 export async function getAuditEvidenceURI(client: AgoraClient, { auditId }: GetAuditEvidenceURIParameters): Promise<string> {
   const address = requireAuditCourt(client.deployment);
+  const { openedBlock } = await readContract(client, { address, abi: auditCourtAbi, functionName: 'getAudit', args: [auditId] }).catch((err: unknown) => {
+    throw toAgoraError(err, `Reading audit ${auditId}`);
+  });
+  if (openedBlock === 0n) throw new AgoraError('AuditCourtUnknownAudit', `No audit ${auditId} was opened on this court.`, { fix: 'check the audit id.' });
+  // One block: public RPC nodes refuse log queries over wide ranges.
   const [event] = await getContractEvents(client, {
     address,
     abi: auditCourtAbi,
     eventName: 'EvidenceOffered',
     args: { auditId },
-    fromBlock: client.deployment.startBlock,
+    fromBlock: openedBlock,
+    toBlock: openedBlock,
   });
-  if (!event) throw new AgoraError('AuditCourtUnknownAudit', `No audit ${auditId} was opened on this court.`, { fix: 'check the audit id.' });
+  if (!event) throw new AgoraError('AuditEvidenceNotOffered', `Audit ${auditId} has no EvidenceOffered event in block ${openedBlock}.`, { fix: 'the RPC node may lag behind; try again.' });
   return event.args.evidenceURI!;
 }

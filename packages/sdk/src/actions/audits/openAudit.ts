@@ -12,7 +12,7 @@ export type OpenAuditParameters = {
   receipt: InferenceReceipt & { signature: Hex };
   /**
    * Where drawn verifiers fetch the call (`{ input, params, output }` as JSON) the receipt hashes,
-   * e.g. a gateway's `/v1/audits/<receiptDigest>/evidence`. Evidence that cannot be fetched or does
+   * e.g. a gateway's `/audits/<receiptDigest>/evidence`. Evidence that cannot be fetched or does
    * not hash to the receipt leaves the provider's answer unchallenged: the opener loses its bond.
    */
   evidenceURI: string;
@@ -28,7 +28,7 @@ export type OpenAuditReturnType = TransactionResult & { auditId: bigint; receipt
  * provider.
  *
  * @example
- * const { auditId, drawBlock } = await openAudit(client, { receipt, evidenceURI: `${gatewayUrl}/v1/audits/${digest}/evidence` })
+ * const { auditId, drawBlock } = await openAudit(client, { receipt, evidenceURI: `${gatewayUrl}/audits/${digest}/evidence` })
  */
 export async function openAudit(client: AgoraWalletClient, { receipt, evidenceURI, approve = true }: OpenAuditParameters): Promise<OpenAuditReturnType> {
   const court = requireAuditCourt(client.deployment);
