@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { Address, Hex } from 'viem';
 import { getContractEvents } from 'viem/actions';
-import { auditCourtAbi, getAuditCredit, getProvider, getScoreRoot, verifyScoreOnChain, type ScoreLeaf } from '@agora/sdk';
+import { auditCourtAbi, getAudit, getAuditCredit, getProvider, getScoreRoot, verifyScoreOnChain, type ScoreLeaf } from '@agora/sdk';
 import {
   buildCanaries,
   buildDigitsModel,
@@ -58,17 +58,29 @@ async function classify(i: number): Promise<Address> {
   return body.agora!.provider;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 240_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; audits now: ${await describeAudits()}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
 const court = () => devnet.deployment.contracts.auditCourt!;
+/** Where every audit stands, for a timeout's message. */
+async function describeAudits(): Promise<string> {
+  const client = devnet.as('buyer1');
+  const opened = await getContractEvents(client, { address: court(), abi: auditCourtAbi, eventName: 'AuditOpened', fromBlock: 0n });
+  const lines = await Promise.all(
+    opened.map(async (log) => {
+      const audit = await getAudit(client, { auditId: log.args.auditId! });
+      return `#${audit.auditId} ${audit.provider === cheater ? 'cheater' : 'honest'} ${audit.status} stage ${audit.stage} verdict ${audit.verdict} seats ${audit.seats.map((s) => `${s.verifier.slice(0, 6)}:${s.status}`).join(',')}`;
+    }),
+  );
+  return `chain time ${await devnet.now()}; ${lines.join(" | ")}`;
+}
 const resolvedAudits = async () => {
   const client = devnet.as('buyer1');
   const [opened, resolved] = await Promise.all([
@@ -163,6 +175,11 @@ describe('audits and canaries against a provider that answers wrongly', () => {
     const phase1: Address[] = [];
     const caught = async () => (await resolvedAudits()).some((a) => a.provider === cheater && a.outcome === 2);
     while (phase1.length < CALLS_PER_PHASE || (phase1.length < MAX_CALLS_TO_CATCH && !(await caught()))) phase1.push(await classify(phase1.length));
+
+    // The evidence an audit names is only for its drawn verifiers: without their signature, 401.
+    const [offered] = await getContractEvents(client, { address: court(), abi: auditCourtAbi, eventName: 'EvidenceOffered', fromBlock: 0n });
+    expect(offered!.args.evidenceURI).toMatch(new RegExp(`^${gateway.url}/audits/0x[0-9a-f]{64}/evidence$`));
+    expect((await fetch(offered!.args.evidenceURI!)).status).toBe(401);
 
     // Audits (sampled, or of a wrong canary) of the cheater resolve: Fail, slash, refund. Wait for
     // every audit of it to end, so the books below are final.

@@ -8,12 +8,12 @@ import type { TestDevnet } from './devnet.ts';
  * @example
  * const node = await startNode(providerNodeConfig(devnet, { stateDir, provider: { models } }), { privateKey })
  */
-export function providerNodeConfig(devnet: TestDevnet, { stateDir, provider }: { stateDir: string; provider: Record<string, unknown> }): NodeConfig {
+export function providerNodeConfig(devnet: TestDevnet, { stateDir, provider, logLevel = 'silent' }: { stateDir: string; provider: Record<string, unknown>; logLevel?: string }): NodeConfig {
   return nodeConfigSchema.parse({
     rpcUrl: devnet.rpcUrl,
     deploymentFile: devnet.deploymentFile,
     stateDir,
-    logLevel: 'silent',
+    logLevel,
     provider: { port: 0, ...provider },
   });
 }

@@ -41,6 +41,12 @@ export type AuditKeeperInit = {
    * is logged and does not stop the pass.
    */
   onAudit?: (audit: GetAuditReturnType, head: AuditChainHead) => void | Promise<void>;
+  /**
+   * Runs the escalation (approve the bond, then `escalateAudit`) exclusively with this wallet's
+   * other court payments (the gateway opening audits): an approval replaces the allowance, so two
+   * approve-then-pull sequences that interleave would leave one of them short. Default: run at once.
+   */
+  exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
   /** Blocks per event query (default 5,000, within what public RPCs allow). */
   blockRange?: bigint;
 };
@@ -105,6 +111,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
   const me = client.account.address;
   const court = requireAuditCourt(client.deployment);
   const log = init.log ?? (() => {});
+  const exclusive = init.exclusive ?? (<T,>(task: () => Promise<T>) => task());
   const pollIntervalMs = init.pollIntervalMs ?? 2_000;
   const blockRange = init.blockRange ?? 5_000n;
   const tracked = new Map<bigint, Tracked>();
@@ -187,13 +194,13 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
         if (audit.stage === 0 && head.timestamp < audit.escalationDeadline) {
           const loser = audit.verdict === 'Fail' ? audit.provider : audit.opener;
           if (!entry.escalationAsked && isAddressEqual(loser, me) && init.shouldEscalate) {
-            entry.escalationAsked = true;
             const escalate = await Promise.resolve(init.shouldEscalate(audit)).catch((err: unknown) => {
               log('warn', 'shouldEscalate threw; not escalating', { auditId: auditId.toString(), error: messageOf(err) });
               return false;
             });
-            // Asked once: a failed escalation is not retried, the first verdict then stands.
-            if (escalate) await attempt('escalated', auditId, () => escalateAudit(client, { auditId }));
+            // A refusal is final; a failed escalation is tried again next pass, until the deadline.
+            const done = escalate ? await attempt('escalated', auditId, () => exclusive(() => escalateAudit(client, { auditId }))) : true;
+            if (done) entry.escalationAsked = true;
           }
           return undefined;
         }

@@ -14,6 +14,9 @@ export const EVIDENCE_AUTH_SCHEME = 'AgoraAudit';
 /** Longest an evidence request signature may be valid for, seconds (limits replay of a leaked header). */
 export const MAX_EVIDENCE_AUTH_SECONDS = 300;
 
+/** Clock difference tolerated between verifier and opener, seconds, either way. */
+const CLOCK_SKEW_SECONDS = 60;
+
 type Court = { chainId: number; auditCourt: Address };
 
 function evidenceStatement({ chainId, auditCourt }: Court, auditId: bigint, expiresAt: number): string {
@@ -50,7 +53,7 @@ export async function readEvidenceRequest(parameters: { authorization: string | 
   const auditId = BigInt(match[1]!);
   const expiresAt = Number(match[2]!);
   const now = parameters.now ?? Math.floor(Date.now() / 1000);
-  if (expiresAt < now || expiresAt > now + MAX_EVIDENCE_AUTH_SECONDS) {
+  if (expiresAt < now - CLOCK_SKEW_SECONDS || expiresAt > now + MAX_EVIDENCE_AUTH_SECONDS + CLOCK_SKEW_SECONDS) {
     throw new AgoraError('EvidenceAuthExpired', `The evidence request signature expires at ${expiresAt}; it must be valid now and for at most ${MAX_EVIDENCE_AUTH_SECONDS} s.`);
   }
   try {

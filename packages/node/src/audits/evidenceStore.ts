@@ -18,6 +18,8 @@ export type EvidenceRecord = {
   evidence: AuditEvidence;
   /** The provider's signed receipt, kept so an audit interrupted before it was opened can still be. */
   receipt: SignedInferenceReceipt;
+  /** Verifiers the evidence was handed to (lower-case addresses). */
+  servedTo: Address[];
 };
 
 /**
@@ -40,11 +42,12 @@ export function openEvidenceStore(init: { path: string }) {
       reason         TEXT NOT NULL,
       evidence       TEXT NOT NULL,
       receipt        TEXT NOT NULL,
+      served_to      TEXT NOT NULL DEFAULT '[]',
       created_at     INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS audit_evidence_by_audit ON audit_evidence (audit_id);
   `);
-  type Row = { receipt_digest: string; audit_id: string | null; provider: string; model_id: string; reason: string; evidence: string; receipt: string };
+  type Row = { receipt_digest: string; audit_id: string | null; provider: string; model_id: string; reason: string; evidence: string; receipt: string; served_to: string };
   const toRecord = (row: Row): EvidenceRecord => ({
     receiptDigest: row.receipt_digest as Hex,
     auditId: row.audit_id === null ? undefined : BigInt(row.audit_id),
@@ -53,6 +56,7 @@ export function openEvidenceStore(init: { path: string }) {
     reason: row.reason as AuditReason,
     evidence: JSON.parse(row.evidence) as AuditEvidence,
     receipt: JSON.parse(row.receipt, (key, value) => (key === 'cumulativeAmount' ? BigInt(value) : value)) as SignedInferenceReceipt,
+    servedTo: JSON.parse(row.served_to) as Address[],
   });
   const insert = db.prepare(
     'INSERT OR IGNORE INTO audit_evidence (receipt_digest, provider, model_id, reason, evidence, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -61,11 +65,12 @@ export function openEvidenceStore(init: { path: string }) {
   const byDigest = db.prepare<[string], Row>('SELECT * FROM audit_evidence WHERE receipt_digest = ?');
   const byAudit = db.prepare<[string], Row>('SELECT * FROM audit_evidence WHERE audit_id = ?');
   const remove = db.prepare('DELETE FROM audit_evidence WHERE receipt_digest = ?');
+  const setServedTo = db.prepare('UPDATE audit_evidence SET served_to = ? WHERE receipt_digest = ?');
   const unopened = db.prepare<[], Row>('SELECT * FROM audit_evidence WHERE audit_id IS NULL ORDER BY created_at');
 
   return {
     /** Keeps a call's evidence under its receipt digest (a second save of the same receipt is ignored). */
-    save(record: Omit<EvidenceRecord, 'auditId'>) {
+    save(record: Omit<EvidenceRecord, 'auditId' | 'servedTo'>) {
       insert.run(
         record.receiptDigest.toLowerCase(),
         record.provider.toLowerCase(),
@@ -79,6 +84,13 @@ export function openEvidenceStore(init: { path: string }) {
     /** Links the evidence to the audit the court opened for it. */
     setAuditId(receiptDigest: Hex, auditId: bigint) {
       setAudit.run(auditId.toString(), receiptDigest.toLowerCase());
+    },
+    /** Notes that `verifier` was handed the evidence (an escalation against a verifier that never got it would be unfair). */
+    markServed(receiptDigest: Hex, verifier: Address) {
+      const row = byDigest.get(receiptDigest.toLowerCase());
+      if (!row) return;
+      const servedTo = new Set(JSON.parse(row.served_to) as string[]).add(verifier.toLowerCase());
+      setServedTo.run(JSON.stringify([...servedTo]), receiptDigest.toLowerCase());
     },
     get(receiptDigest: Hex): EvidenceRecord | undefined {
       const row = byDigest.get(receiptDigest.toLowerCase());

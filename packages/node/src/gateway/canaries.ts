@@ -79,11 +79,14 @@ export function createCanarySender(init: CanarySenderInit) {
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
 
+  // Stops the canaries in flight when the gateway stops (a provider may take minutes to answer).
+  const stopping = new AbortController();
+  // Only exact models have one right answer; a canary of another would fail honest providers.
   const forModel = (model: CatalogModel) =>
-    init.canaries.filter((c) => c.model === model.name || c.model.toLowerCase() === model.modelId.toLowerCase());
+    model.verificationMode !== 'exact' ? [] : init.canaries.filter((c) => c.model === model.name || c.model.toLowerCase() === model.modelId.toLowerCase());
 
   async function send(provider: Address, model: CatalogModel, canary: Canary) {
-    const result = await init.call({ model, input: canary.input, params: canary.params, provider });
+    const result = await init.call({ model, input: canary.input, params: canary.params, provider, signal: stopping.signal });
     const passed = hashCanonicalJson(result.output) === hashCanonicalJson(canary.output);
     init.record(provider, model.modelId, { kind: 'canary', passed });
     if (passed) return;
@@ -119,6 +122,7 @@ export function createCanarySender(init: CanarySenderInit) {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      stopping.abort(new Error('the gateway is stopping'));
       await Promise.all(inFlight);
     },
   };

@@ -183,19 +183,20 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
 
   // Public, outside /v1: the scores behind the root this gateway posted to ScoreRoots, each with
   // its merkle proof, so anyone can check a provider's score against the chain (verifyScore).
+  // Built once per posted epoch: proofs cost a pass over the tree per leaf.
+  let scoresBody: { of: PublishedEpoch; body: unknown } | undefined;
   app.get('/scores', async (_request, reply) => {
     const latest = init.getPublishedScores?.();
     if (!latest) return reply.status(404).send({ error: { message: 'This gateway has not posted an epoch of scores yet.', type: 'invalid_request_error', param: null, code: 'no_scores_posted' } });
-    return {
-      epoch: latest.epoch.toString(),
-      root: latest.root,
-      scores: latest.leaves.map((leaf) => ({
-        ...leaf,
-        price: leaf.price.toString(),
-        calls: leaf.calls.toString(),
-        proof: latest.tree.getProof(hashEpochScoreLeaf(leaf)),
-      })),
-    };
+    if (scoresBody?.of !== latest) {
+      const body = {
+        epoch: latest.epoch.toString(),
+        root: latest.root,
+        scores: latest.leaves.map((leaf) => ({ ...leaf, price: leaf.price.toString(), calls: leaf.calls.toString(), proof: latest.tree.getProof(hashEpochScoreLeaf(leaf)) })),
+      };
+      scoresBody = { of: latest, body };
+    }
+    return scoresBody.body;
   });
 
   // Outside /v1: verifiers sign for it as the audit's drawn verifier instead of using an API key.

@@ -8,8 +8,10 @@ import {
   openAudit,
   requireAuditCourt,
   type AgoraWalletClient,
+  type GetAuditReturnType,
   type SignedInferenceReceipt,
 } from '@agora/sdk';
+import { gatewayError } from './openaiErrors.ts';
 import type { AuditPolicy } from '../market/auditPolicy.ts';
 import type { ProviderScore, ScoreObservation } from '../market/providerScore.ts';
 import { createAuditKeeper, type AuditOutcome } from '../audits/auditKeeper.ts';
@@ -41,11 +43,6 @@ export type GatewayAuditorInit = {
   log?: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
 };
 
-/** An evidence request the gateway refuses, answered with `statusCode`. */
-function refusal(code: string, statusCode: number, message: string): AgoraError {
-  return Object.assign(new AgoraError(code, message), { statusCode });
-}
-
 /**
  * The gateway's side of verification. It samples the receipts of the calls it pays for (with the
  * audit policy's probability p: higher for newcomers and suspects) and opens audits of them in
@@ -64,55 +61,119 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
   const court = requireAuditCourt(client.deployment);
   const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
   const evidenceUrl = (receiptDigest: Hex) => `${init.getPublicUrl().replace(/\/+$/, '')}/audits/${receiptDigest}/evidence`;
+  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : String(err));
+
+  // Paying the court (approve the bond, then open or escalate) runs one task at a time: an approval
+  // replaces the allowance, so interleaved approve-then-pull sequences would leave one short.
+  let courtPayments: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+    const result = courtPayments.then(task, task);
+    courtPayments = result.catch(() => {});
+    return result;
+  };
 
   const keeper = createAuditKeeper({
     client,
     watch: { opened: true },
     ...(init.pollIntervalMs ? { pollIntervalMs: init.pollIntervalMs } : {}),
     onEnded: (outcome) => ended(outcome),
-    // A canary's right answer is known: a first verdict that passes a wrong canary answer is
-    // itself wrong (a careless or colluding verifier), so it goes to a panel.
-    shouldEscalate: (audit) => audit.verdict === 'Pass' && evidence.getByAudit(audit.auditId)?.reason === 'canary',
+    exclusive,
+    shouldEscalate,
     log,
   });
 
+  /**
+   * A canary's right answer is known: a first verdict that passes a wrong canary answer is itself
+   * wrong (a careless or colluding verifier), so it goes to a panel. Only if that verifier was
+   * handed the evidence, though: one that could not fetch it voted Pass by rule, and an escalation
+   * would get it fined for the gateway's own outage.
+   */
+  function shouldEscalate(audit: GetAuditReturnType): boolean {
+    const record = evidence.getByAudit(audit.auditId);
+    if (audit.verdict !== 'Pass' || record?.reason !== 'canary') return false;
+    const first = audit.seats.find((seat) => seat.stage === 0 && seat.status === 'Revealed');
+    const served = first !== undefined && record.servedTo.includes(first.verifier.toLowerCase() as Address);
+    if (!served) log('warn', 'a wrong canary passed, but its verifier never got the evidence: not escalating', { auditId: audit.auditId.toString() });
+    return served;
+  }
+
   function ended({ auditId, provider, modelId, outcome }: AuditOutcome) {
     const record = evidence.getByAudit(auditId);
-    if (!record) return; // opened by this wallet before its evidence store was wiped
+    if (!record) return; // reported again after a restart, or opened by this wallet elsewhere
     // A canary's failure was already recorded when its answer came back wrong.
     if (record.reason === 'sampled' && outcome !== 'cancelled') init.record(provider, modelId, { kind: 'audit', passed: outcome === 'pass' });
     log('info', 'audit ended', { auditId: auditId.toString(), provider, outcome, reason: record.reason });
     evidence.delete(record.receiptDigest);
   }
 
-  // Audits open one at a time: each may approve the bond first, and the approvals must not interleave.
-  let opening: Promise<unknown> = Promise.resolve();
-  let stopped = false;
+  const auditOfReceipt = (receiptDigest: Hex) =>
+    readContract(client, { address: court, abi: auditCourtAbi, functionName: 'getAuditOfReceipt', args: [receiptDigest] });
 
-  async function open(receiptDigest: Hex, receipt: SignedInferenceReceipt, reason: AuditReason) {
-    if (stopped) return;
-    // Opened before a crash but not recorded: take the court's id instead of opening twice.
-    const existing = await readContract(client, { address: court, abi: auditCourtAbi, functionName: 'getAuditOfReceipt', args: [receiptDigest] });
-    const auditId = existing !== 0n ? existing : (await openAudit(client, { receipt, evidenceURI: evidenceUrl(receiptDigest) })).auditId;
+  /** Links evidence to the court's audit of its receipt, if there is one; returns its id. */
+  async function link(receiptDigest: Hex): Promise<bigint | undefined> {
+    const auditId = await auditOfReceipt(receiptDigest);
+    if (auditId === 0n) return undefined;
     evidence.setAuditId(receiptDigest, auditId);
     keeper.track(auditId);
-    log('info', 'audit opened', { auditId: auditId.toString(), provider: receipt.provider, reason });
+    return auditId;
+  }
+
+  let stopped = false;
+  /** Open attempts that failed, per receipt: a receipt the court keeps refusing is given up after a while. */
+  const failures = new Map<string, number>();
+  /** Reverts that no retry can change: the receipt can never be audited. */
+  const HOPELESS = new Set(['AuditCourtReceiptChannelMismatch', 'AuditCourtInvalidReceiptSignature']);
+  const MAX_OPEN_ATTEMPTS = 10;
+  /** Receipts whose audit is being opened right now (a retry pass must not open them twice). */
+  const opening = new Set<Hex>();
+
+  /** Opens the audit of saved evidence, unless the court already has one for its receipt (a send that landed before a crash). */
+  async function open(record: { receiptDigest: Hex; receipt: SignedInferenceReceipt; reason: AuditReason }) {
+    const { receiptDigest, receipt, reason } = record;
+    if (stopped || opening.has(receiptDigest)) return;
+    opening.add(receiptDigest);
+    try {
+      const existing = await link(receiptDigest);
+      if (existing !== undefined) return;
+      const { auditId } = await exclusive(() => openAudit(client, { receipt, evidenceURI: evidenceUrl(receiptDigest) }));
+      evidence.setAuditId(receiptDigest, auditId);
+      keeper.track(auditId);
+      failures.delete(receiptDigest);
+      log('info', 'audit opened', { auditId: auditId.toString(), provider: receipt.provider, reason });
+    } catch (err) {
+      // The transaction may have landed even though the call failed (lost receipt, RPC timeout).
+      if ((await link(receiptDigest).catch(() => undefined)) !== undefined) return;
+      const code = err instanceof AgoraError ? err.code : undefined;
+      const attempts = (failures.get(receiptDigest) ?? 0) + 1;
+      failures.set(receiptDigest, attempts);
+      if ((code !== undefined && HOPELESS.has(code)) || attempts >= MAX_OPEN_ATTEMPTS) {
+        log('warn', 'giving up an audit the court will not open', { provider: receipt.provider, reason, code, attempts, error: messageOf(err) });
+        evidence.delete(receiptDigest);
+        failures.delete(receiptDigest);
+      } else {
+        log('warn', 'cannot open an audit yet; its evidence is kept and the open retried', { provider: receipt.provider, reason, code, attempts, error: messageOf(err) });
+      }
+    } finally {
+      opening.delete(receiptDigest);
+    }
   }
 
   function enqueue(call: ServedCall, reason: AuditReason) {
     const receiptDigest = hashInferenceReceipt(domain, call.receipt);
     // The evidence is on disk before the court hears of the audit, so a drawn verifier always finds it.
     evidence.save({ receiptDigest, provider: call.provider, modelId: call.modelId, reason, receipt: call.receipt, evidence: { input: call.input, params: call.params, output: call.output } });
-    opening = opening.then(() =>
-      open(receiptDigest, call.receipt, reason).catch((err: unknown) => {
-        log('warn', 'cannot open an audit; its evidence is kept and the audit retried at the next start', {
-          provider: call.provider,
-          reason,
-          err: err instanceof AgoraError ? err.shortMessage : String(err),
-        });
-      }),
-    );
+    const opened = open({ receiptDigest, receipt: call.receipt, reason }).finally(() => pendingOpens.delete(opened));
+    pendingOpens.add(opened);
   }
+  const pendingOpens = new Set<Promise<void>>();
+
+  /** Evidence saved but not linked to an audit: opens that failed, or were cut off by a stop. */
+  let retrying: Promise<void> = Promise.resolve();
+  const retryUnopened = () =>
+    (retrying = retrying.then(async () => {
+      for (const record of evidence.listUnopened()) await open(record);
+    }));
+  let retryTimer: NodeJS.Timeout | undefined;
 
   return {
     /** Audits a served call with the policy's probability for its provider; returns whether it will. */
@@ -129,35 +190,38 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     },
     /**
      * The evidence of an audit, for one of its drawn verifiers.
-     * @throws {AgoraError} with `statusCode` 401 (no or bad signature), 403 (not a verifier of that
-     *   audit), 404 (no such evidence here).
+     * @throws {AgoraError} answered with 401 (no or bad signature), 403 (not a verifier of that
+     *   audit), 404 (no such evidence here), 503 (the chain cannot be read).
      */
     async getEvidence(receiptDigest: string, authorization: string | undefined): Promise<AuditEvidence> {
-      const { auditId, signer } = await readEvidenceRequest({ authorization, court: { chainId: client.deployment.chainId, auditCourt: court } }).catch((err: unknown) => {
-        throw Object.assign(err as AgoraError, { statusCode: 401 });
-      });
+      const { auditId, signer } = await readEvidenceRequest({ authorization, court: { chainId: client.deployment.chainId, auditCourt: court } });
       const record = /^0x[0-9a-fA-F]{64}$/.test(receiptDigest) ? evidence.get(receiptDigest as Hex) : undefined;
-      if (!record || record.auditId === undefined) throw refusal('EvidenceNotFound', 404, `This gateway holds no evidence for receipt ${receiptDigest} (never audited here, or its audit has ended).`);
-      if (record.auditId !== auditId) throw refusal('NotDrawnVerifier', 403, `The request is signed for audit ${auditId}, but this evidence belongs to audit ${record.auditId}.`);
-      const audit = await getAudit(client, { auditId });
+      if (!record) throw gatewayError('EvidenceNotFound', `This gateway holds no evidence for receipt ${receiptDigest} (never audited here, or its audit has ended).`);
+      const chain = <T>(read: Promise<T>) =>
+        read.catch((err: unknown) => {
+          throw gatewayError('ChainUnavailable', 'The gateway cannot read the audit from the chain right now; try again.', { cause: err });
+        });
+      // Not linked yet (the open's answer was lost, or is on its way): the court knows.
+      const linked = record.auditId ?? (await chain(link(record.receiptDigest)));
+      if (linked !== auditId) throw gatewayError('NotDrawnVerifier', `The request is signed for audit ${auditId}, but this evidence belongs to ${linked === undefined ? 'no open audit' : `audit ${linked}`}.`);
+      const audit = await chain(getAudit(client, { auditId }));
       const seated = audit.seats.some((seat) => seat.verifier.toLowerCase() === signer.toLowerCase() && seat.status !== 'Replaced');
-      if (!seated) throw refusal('NotDrawnVerifier', 403, `${signer} is not a drawn verifier of audit ${auditId}; evidence is given only to them.`);
+      if (!seated) throw gatewayError('NotDrawnVerifier', `${signer} is not a drawn verifier of audit ${auditId}; evidence is given only to them.`);
+      evidence.markServed(record.receiptDigest, signer);
       return record.evidence;
     },
     /** Resumes: opens audits whose evidence was saved but not opened, and drives every audit this wallet opened. */
     async start() {
-      for (const record of evidence.listUnopened()) {
-        log('info', 'opening an audit saved before the last stop', { provider: record.provider, reason: record.reason });
-        opening = opening.then(() => open(record.receiptDigest, record.receipt, record.reason).catch((err: unknown) => {
-          log('warn', 'cannot open an audit saved before the last stop; dropping it', { provider: record.provider, err: err instanceof AgoraError ? err.shortMessage : String(err) });
-          evidence.delete(record.receiptDigest);
-        }));
-      }
+      void retryUnopened();
+      retryTimer = setInterval(() => void retryUnopened(), Math.max(10_000, (init.pollIntervalMs ?? 2_000) * 5));
       await keeper.start();
     },
     async stop() {
       stopped = true;
-      await opening;
+      clearInterval(retryTimer);
+      await retrying;
+      await Promise.all(pendingOpens);
+      await courtPayments;
       await keeper.stop();
     },
   };

@@ -145,9 +145,10 @@ export function createNetworkCaller(init: NetworkCallerInit) {
   };
 
   /** The offer for the next attempt: never one tried in this call; a cooling-down one only as a last resort. */
-  function chooseOffer(modelId: Hex, offers: CatalogOffer[], tried: Set<string>): CatalogOffer | undefined {
-    const untried = (o: { provider: Address }) => !tried.has(o.provider.toLowerCase());
+  function chooseOffer(modelId: Hex, offers: CatalogOffer[], tried: Set<string>, pinned: Address | undefined): CatalogOffer | undefined {
+    const untried = (o: { provider: Address }) => !tried.has(o.provider.toLowerCase()) && (pinned === undefined || o.provider.toLowerCase() === pinned.toLowerCase());
     if (routing === 'score') {
+      // Every live offer, even for a call pinned to one provider: the router's books are the market's.
       syncRouter(modelId, offers);
       const pick =
         router.pick(modelId, { accept: (p) => untried({ provider: p }) && !isCooling(p) }) ?? router.pick(modelId, { accept: (p) => untried({ provider: p }) });
@@ -172,12 +173,11 @@ export function createNetworkCaller(init: NetworkCallerInit) {
     const reserveSpend = (amount: bigint) => keyHash !== undefined && store.reserveSpend(keyHash, amount);
     const refundSpend = (amount: bigint) => keyHash !== undefined && store.refundSpend(keyHash, amount);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const all = await catalog.offers(modelId);
-      const offers = params.provider ? all.filter((o) => o.provider.toLowerCase() === params.provider!.toLowerCase()) : all;
-      if (offers.length === 0) {
+      const offers = await catalog.offers(modelId);
+      if (offers.length === 0 || (params.provider && !offers.some((o) => o.provider.toLowerCase() === params.provider!.toLowerCase()))) {
         throw clientFacing(undefined, 503, 'NoProvider', `No provider offers model "${model.name}" right now${params.provider ? ` (asked for ${params.provider})` : ''}.`);
       }
-      const offer = chooseOffer(modelId, offers, tried);
+      const offer = chooseOffer(modelId, offers, tried, params.provider);
       if (!offer) break;
       const startedAt = performance.now();
 
@@ -225,8 +225,13 @@ export function createNetworkCaller(init: NetworkCallerInit) {
           cool(offer.provider, 'invalid receipt');
           throw clientFacing(err, 502, 'InvalidReceipt', (err as Error).message);
         });
-        if (keyHash !== undefined) {
-          init.afterServed?.({ model, provider: offer.provider, modelId, input, params: params.params, output: answer.output, receipt: answer.receipt });
+        if (keyHash !== undefined && init.afterServed) {
+          // Auditing is the gateway's business: a failure there must not fail a call the user paid for.
+          try {
+            init.afterServed({ model, provider: offer.provider, modelId, input, params: params.params, output: answer.output, receipt: answer.receipt });
+          } catch (err) {
+            log('warn', 'audit sampling failed for a served call', { provider: offer.provider, err: err instanceof Error ? err.message : String(err) });
+          }
         }
         return { output: answer.output, receipt: answer.receipt, provider: offer.provider, price: offer.price };
       } catch (err) {
@@ -263,6 +268,10 @@ export function createNetworkCaller(init: NetworkCallerInit) {
         params.signal?.removeEventListener('abort', onCallerAbort);
         lease.release(outcome);
       }
+    }
+    if (lastError === undefined) {
+      // Nothing was tried: every offer is one the router dropped for a failed check (or the pinned one is).
+      throw clientFacing(undefined, 503, 'NoProvider', `No provider of model "${model.name}" can take the call right now${params.provider ? ` (asked for ${params.provider})` : ''}.`);
     }
     throw clientFacing(lastError, 502, 'ProviderFailed', `Every provider tried for model "${model.name}" failed: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LocalAccount } from 'viem';
-import type { AgoraWalletClient } from '@agora/sdk';
+import { AgoraError, type AgoraWalletClient } from '@agora/sdk';
 import type { GatewayConfig } from '../daemon/config.ts';
 import { createChannelPool, type ChannelPool } from './channelPool.ts';
 import { buildGatewayApp } from './gatewayApp.ts';
@@ -86,6 +86,13 @@ export async function startGateway(init: {
     if (audits.enabled && !client.deployment.contracts.auditCourt) {
       log.warn('this deployment has no AuditCourt: the gateway opens no audits and sends no canaries');
     } else if (audits.enabled) {
+      const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+      if (!config.publicUrl && !loopback) {
+        throw new AgoraError('InvalidConfig', `The gateway listens on ${config.host} and opens audits, but has no gateway.publicUrl.`, {
+          fix: 'set gateway.publicUrl to the URL verifiers reach this gateway at (audits name it as where their evidence is), or set gateway.audits.enabled to false.',
+        });
+      }
+      if (!config.publicUrl) log.info('audit evidence is offered at a loopback address: only verifiers on this machine can fetch it (set gateway.publicUrl for a real network)');
       const policy = createAuditPolicy(audits);
       const evidence = openEvidenceStore({ path: join(init.stateDir, 'evidence.db') });
       cleanup.push(() => evidence.close());
