@@ -30,6 +30,8 @@ export const gatewayConfigSchema = z.object({
   /** `score`: route by measured delivery, latency and price with exploration for newcomers; `cheapest`: the cheapest live offer. */
   routing: z.enum(['score', 'cheapest']).default('score'),
   apiKeys: z.array(apiKeyConfig).default([]),
+  /** Ask each live provider's /health this often, ms, for its uptime score (0: never). */
+  probeIntervalMs: z.number().int().nonnegative().default(30_000),
   /** Post the merkle root of this gateway's provider scores to ScoreRoots every this many seconds (0: never). */
   scoreEpochSeconds: z.number().int().nonnegative().default(3_600),
   /** URL verifiers reach this gateway at for audit evidence (default: http://host:port). */

@@ -14,6 +14,7 @@ import { createAuditPolicy } from '../market/auditPolicy.ts';
 import { createGatewayAuditor, type GatewayAuditor } from './gatewayAuditor.ts';
 import { createCanarySender, loadCanaries, type CanarySender } from './canaries.ts';
 import { createEpochPublisher, type EpochPublisher } from './epochPublisher.ts';
+import { createUptimeProber } from './uptimeProber.ts';
 
 /** A running gateway role. */
 export type AgoraGateway = {
@@ -129,6 +130,11 @@ export async function startGateway(init: {
     const url = await app.listen({ host: config.host, port: config.port });
     cleanup.push(() => app.close());
     publicUrl ??= url;
+    if (config.probeIntervalMs > 0) {
+      const prober = createUptimeProber({ catalog, record: caller.record, intervalMs: config.probeIntervalMs, log: logAs('uptime') });
+      cleanup.push(() => prober.stop());
+      prober.start();
+    }
     if (config.scoreEpochSeconds > 0 && client.deployment.contracts.scoreRoots) {
       epochs = createEpochPublisher({ client, getScores: caller.getScores, epochSeconds: config.scoreEpochSeconds, uri: `${publicUrl}/scores`, log: logAs('scores') });
       cleanup.push(() => epochs!.stop());
