@@ -16,6 +16,7 @@ import {
   type AgoraWalletClient,
   type GetAuditReturnType,
 } from '@agora/sdk';
+import { errorCode, errorMessage } from '../errorText.ts';
 
 /** How an audit of ours ended: the court's outcome, or `cancelled` when no verifier could be drawn. */
 export type AuditOutcome = { auditId: bigint; provider: Address; modelId: Hex; opener: Address; outcome: 'pass' | 'fail' | 'cancelled' };
@@ -124,8 +125,6 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
   let loop: Promise<void> | undefined;
   let running: Promise<void> = Promise.resolve();
 
-  const codeOf = (err: unknown) => (err instanceof AgoraError ? err.code : undefined);
-  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : ((err as Error)?.message ?? String(err)));
   const track = (auditId: bigint): Tracked => {
     let entry = tracked.get(auditId);
     if (!entry) tracked.set(auditId, (entry = { auditId, escalationAsked: false }));
@@ -167,12 +166,12 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
       log('info', `audit ${step}`, { auditId: auditId.toString() });
       return result;
     } catch (err) {
-      const code = codeOf(err);
+      const code = errorCode(err);
       const race = code !== undefined && RACES.has(code);
       log(race ? 'info' : 'warn', race ? `audit ${step}: already done or not yet possible` : `audit ${step} failed, will retry`, {
         auditId: auditId.toString(),
         code,
-        error: messageOf(err),
+        error: errorMessage(err),
       });
       return undefined;
     }
@@ -195,7 +194,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
           const loser = audit.verdict === 'Fail' ? audit.provider : audit.opener;
           if (!entry.escalationAsked && isAddressEqual(loser, me) && init.shouldEscalate) {
             const escalate = await Promise.resolve(init.shouldEscalate(audit)).catch((err: unknown) => {
-              log('warn', 'shouldEscalate threw; not escalating', { auditId: auditId.toString(), error: messageOf(err) });
+              log('warn', 'shouldEscalate threw; not escalating', { auditId: auditId.toString(), error: errorMessage(err) });
               return false;
             });
             // A refusal is final; a failed escalation is tried again next pass, until the deadline.
@@ -222,7 +221,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
     try {
       await readEvents(signal);
     } catch (err) {
-      log('warn', 'cannot read audit events, will retry', { error: messageOf(err) });
+      log('warn', 'cannot read audit events, will retry', { error: errorMessage(err) });
     }
     if (signal.aborted) return;
     if (tracked.size > 0 && (await advance(signal)) > 0) creditDue = true;
@@ -236,7 +235,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
       const block = await getBlock(client, { blockTag: 'latest' });
       head = { blockNumber: block.number, timestamp: block.timestamp };
     } catch (err) {
-      log('warn', 'cannot read the newest block, will retry', { error: messageOf(err) });
+      log('warn', 'cannot read the newest block, will retry', { error: errorMessage(err) });
       return 0;
     }
     let endedCount = 0;
@@ -249,7 +248,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
           const audit = await getAudit(client, { auditId: entry.auditId });
           entry.parties ??= audit.status === 'None' ? undefined : { opener: audit.opener, provider: audit.provider, modelId: audit.receipt.modelId };
           if (audit.status !== 'Resolved' && audit.status !== 'Cancelled' && init.onAudit) {
-            await Promise.resolve(init.onAudit(audit, head)).catch((err: unknown) => log('warn', 'audit handler failed, will retry', { auditId: id, error: messageOf(err) }));
+            await Promise.resolve(init.onAudit(audit, head)).catch((err: unknown) => log('warn', 'audit handler failed, will retry', { auditId: id, error: errorMessage(err) }));
           }
           outcome = await step(entry, audit, head);
         }
@@ -260,10 +259,10 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
         try {
           init.onEnded?.({ auditId: entry.auditId, ...entry.parties, outcome });
         } catch (err) {
-          log('warn', 'onEnded threw', { auditId: id, error: messageOf(err) });
+          log('warn', 'onEnded threw', { auditId: id, error: errorMessage(err) });
         }
       } catch (err) {
-        log('warn', 'audit step failed, will retry', { auditId: id, error: messageOf(err) });
+        log('warn', 'audit step failed, will retry', { auditId: id, error: errorMessage(err) });
       }
     }
     return endedCount;
@@ -279,14 +278,14 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
       }
       creditDue = false;
     } catch (err) {
-      const race = RACES.has(codeOf(err) ?? '');
+      const race = RACES.has(errorCode(err) ?? '');
       if (race) creditDue = false;
-      log(race ? 'info' : 'warn', race ? 'audit credit already withdrawn' : 'cannot withdraw audit credit, will retry', { error: messageOf(err) });
+      log(race ? 'info' : 'warn', race ? 'audit credit already withdrawn' : 'cannot withdraw audit credit, will retry', { error: errorMessage(err) });
     }
   }
 
   /** Passes run one at a time, so two never send the same step. */
-  const pollOnce = () => (running = running.then(() => pass(controller.signal)).catch((err: unknown) => log('warn', 'audit pass failed, will retry', { error: messageOf(err) })));
+  const pollOnce = () => (running = running.then(() => pass(controller.signal)).catch((err: unknown) => log('warn', 'audit pass failed, will retry', { error: errorMessage(err) })));
 
   return {
     pollOnce,

@@ -17,6 +17,7 @@ import { createAuditKeeper, type AuditChainHead } from './auditKeeper.ts';
 import { signEvidenceRequest } from './evidenceAuth.ts';
 import { DEFAULT_MAX_EVIDENCE_BYTES, fetchEvidence } from './fetchEvidence.ts';
 import { openVerdictStore, type StoredVerdict, type VerdictStore } from './verdictStore.ts';
+import { errorCode, errorMessage } from '../errorText.ts';
 
 /** A served model as the verifier re-executes it: `run` for exact mode, `verifierRuntime` (a llama runtime) for tolerance mode. */
 export type VerifierServedModel = ServedModel & { verifierRuntime?: VerifierModel['runtime'] };
@@ -100,8 +101,6 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
   /** Audits already reported as impossible to judge, so the error is logged once. */
   const unjudgeable = new Set<bigint>();
 
-  const codeOf = (err: unknown) => (err instanceof AgoraError ? err.code : undefined);
-  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : ((err as Error)?.message ?? String(err)));
   /**
    * Chain time the next block will have at least: devnets mine on demand, so the newest block can
    * lag the wall clock, and the next block is as late as both.
@@ -128,7 +127,7 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     }
     const work = judge(audit, head, controller.signal)
       .catch((err: unknown) => {
-        if (!controller.signal.aborted) log('warn', 'verifier step failed, will retry', { auditId: audit.auditId.toString(), error: messageOf(err) });
+        if (!controller.signal.aborted) log('warn', 'verifier step failed, will retry', { auditId: audit.auditId.toString(), error: errorMessage(err) });
       })
       .finally(() => inFlight.delete(audit.auditId));
     inFlight.set(audit.auditId, work);
@@ -180,12 +179,12 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
       log('info', `verdict ${step}`, { ...fields, reasons: verdict.reasons });
       return true;
     } catch (err) {
-      const code = codeOf(err);
+      const code = errorCode(err);
       // Too late, or a commitment that is not ours to open: retrying cannot help.
       const fatal = code === 'AuditCourtCommitClosed' || code === 'AuditCourtRevealClosed' || code === 'AuditCourtCommitmentMismatch' || code === 'AuditCourtNotVerifier';
       // Reveals not open yet, or the audit moved on: read again next pass.
       const expected = code === 'AuditCourtRevealNotOpen' || code === 'AuditCourtInvalidStatus' || code === 'TransactionReverted';
-      log(fatal ? 'error' : expected ? 'info' : 'warn', `verdict not ${step}${fatal ? '' : ', will retry'}`, { ...fields, code, error: messageOf(err) });
+      log(fatal ? 'error' : expected ? 'info' : 'warn', `verdict not ${step}${fatal ? '' : ', will retry'}`, { ...fields, code, error: errorMessage(err) });
       return false;
     }
   }
@@ -220,7 +219,7 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     } catch (err) {
       if (signal.aborted) return undefined;
       const failures = (tries?.failures ?? 0) + 1;
-      const error = messageOf(err);
+      const error = errorMessage(err);
       if (now >= giveUpAt) {
         log('info', 'evidence unavailable until the commit deadline drew near: the accusation is unsupported, voting Pass', { auditId: id, failures, error });
         return save('Pass', [`The opener's evidence could not be fetched (${failures} tries; last: ${error}); an accusation without evidence does not stand.`]);
@@ -239,12 +238,12 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
       return save(verdict, result.reasons);
     } catch (err) {
       if (signal.aborted) return undefined;
-      if (codeOf(err) === 'AuditEvidenceMismatch') {
-        log('info', 'the evidence does not hash to the receipt: the accusation is unsupported, voting Pass', { auditId: id, error: messageOf(err) });
-        return save('Pass', [`The opener's evidence does not hash to the receipt (${messageOf(err)}); the provider signed something else, so nothing was shown against it.`]);
+      if (errorCode(err) === 'AuditEvidenceMismatch') {
+        log('info', 'the evidence does not hash to the receipt: the accusation is unsupported, voting Pass', { auditId: id, error: errorMessage(err) });
+        return save('Pass', [`The opener's evidence does not hash to the receipt (${errorMessage(err)}); the provider signed something else, so nothing was shown against it.`]);
       }
       // Our own machine could not judge (model file, memory): no verdict rather than a guess.
-      log(now >= giveUpAt ? 'error' : 'warn', 'cannot re-execute the audited call; no verdict yet', { auditId: id, code: codeOf(err), error: messageOf(err) });
+      log(now >= giveUpAt ? 'error' : 'warn', 'cannot re-execute the audited call; no verdict yet', { auditId: id, code: errorCode(err), error: errorMessage(err) });
       return undefined;
     }
   }

@@ -17,6 +17,7 @@ import type { ProviderScore, ScoreObservation } from '../market/providerScore.ts
 import { createAuditKeeper, type AuditOutcome } from '../audits/auditKeeper.ts';
 import { readEvidenceRequest } from '../audits/evidenceAuth.ts';
 import type { AuditEvidence, AuditReason, EvidenceStore } from '../audits/evidenceStore.ts';
+import { errorCode, errorMessage } from '../errorText.ts';
 
 /** A call the gateway paid for, with the provider's signed receipt over it. */
 export type ServedCall = {
@@ -61,7 +62,6 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
   const court = requireAuditCourt(client.deployment);
   const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
   const evidenceUrl = (receiptDigest: Hex) => `${init.getPublicUrl().replace(/\/+$/, '')}/audits/${receiptDigest}/evidence`;
-  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : String(err));
 
   // Paying the court (approve the bond, then open or escalate) runs one task at a time: an approval
   // replaces the allowance, so interleaved approve-then-pull sequences would leave one short.
@@ -143,15 +143,15 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     } catch (err) {
       // The transaction may have landed even though the call failed (lost receipt, RPC timeout).
       if ((await link(receiptDigest).catch(() => undefined)) !== undefined) return;
-      const code = err instanceof AgoraError ? err.code : undefined;
+      const code = errorCode(err);
       const attempts = (failures.get(receiptDigest) ?? 0) + 1;
       failures.set(receiptDigest, attempts);
       if ((code !== undefined && HOPELESS.has(code)) || attempts >= MAX_OPEN_ATTEMPTS) {
-        log('warn', 'giving up an audit the court will not open', { provider: receipt.provider, reason, code, attempts, error: messageOf(err) });
+        log('warn', 'giving up an audit the court will not open', { provider: receipt.provider, reason, code, attempts, error: errorMessage(err) });
         evidence.delete(receiptDigest);
         failures.delete(receiptDigest);
       } else {
-        log('warn', 'cannot open an audit yet; its evidence is kept and the open retried', { provider: receipt.provider, reason, code, attempts, error: messageOf(err) });
+        log('warn', 'cannot open an audit yet; its evidence is kept and the open retried', { provider: receipt.provider, reason, code, attempts, error: errorMessage(err) });
       }
     } finally {
       opening.delete(receiptDigest);

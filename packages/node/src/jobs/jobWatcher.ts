@@ -21,6 +21,7 @@ import { decodeJobInput, encodeJobOutput } from '../payloads/jobPayload.ts';
 import type { PayloadStore } from '../payloads/payloadStore.ts';
 import { jobFailureCodes } from './jobErrors.ts';
 import { openJobStore, type JobStore, type WatchedJob, type WatchedJobState } from './jobStore.ts';
+import { errorCode, errorMessage } from '../errorText.ts';
 
 export type JobWatcherInit = {
   /** The provider's client: accepts, delivers, signs receipts. */
@@ -84,9 +85,6 @@ export function createJobWatcher(init: JobWatcherInit) {
     const wall = BigInt(Math.floor(Date.now() / 1000));
     return block.timestamp > wall ? block.timestamp : wall;
   }
-
-  const codeOf = (err: unknown) => (err instanceof AgoraError ? err.code : undefined);
-  const messageOf = (err: unknown) => (err instanceof AgoraError ? err.shortMessage : (err as Error)?.message ?? String(err));
 
   /** Reads new JobOpened events for models we serve into the store, moving the cursor with them. */
   async function readEvents(signal: AbortSignal) {
@@ -161,14 +159,14 @@ export function createJobWatcher(init: JobWatcherInit) {
     try {
       await acceptJob(client, { jobId: job.jobId });
     } catch (err) {
-      const code = codeOf(err);
+      const code = errorCode(err);
       if (code === 'JobMarketInvalidStatus') {
         // Another provider won the race (or the buyer cancelled): normal in an open market.
         reconcile(job, await getJob(client, { jobId: job.jobId }));
         return log('job taken by someone else', { jobId: job.jobId.toString() });
       }
       if (code === 'JobMarketDeadlinePassed') return skip('deadline passed before accepting');
-      if (code === 'JobMarketPriceTooHigh' || code === 'JobMarketProviderUnavailable' || code === 'JobMarketNotProvider') return skip(messageOf(err));
+      if (code === 'JobMarketPriceTooHigh' || code === 'JobMarketProviderUnavailable' || code === 'JobMarketNotProvider') return skip(errorMessage(err));
       throw err; // transient (RPC): the job stays open and is looked at again next pass
     }
     store.setState(job.jobId, 'accepted', { note: `accepted at ${model.pricePerCall}` });
@@ -176,15 +174,15 @@ export function createJobWatcher(init: JobWatcherInit) {
   }
 
   /** Reports a failure: the buyer gets the whole escrow back, we get nothing. */
-  async function fail(job: WatchedJob, errorCode: number, note: string) {
+  async function fail(job: WatchedJob, failureCode: number, note: string) {
     try {
-      await failJob(client, { jobId: job.jobId, errorCode });
+      await failJob(client, { jobId: job.jobId, errorCode: failureCode });
     } catch (err) {
-      if (codeOf(err) === 'JobMarketInvalidStatus') return void reconcile(job, await getJob(client, { jobId: job.jobId }));
+      if (errorCode(err) === 'JobMarketInvalidStatus') return void reconcile(job, await getJob(client, { jobId: job.jobId }));
       throw err;
     }
-    store.setState(job.jobId, 'failed', { errorCode, note });
-    log('job failed', { jobId: job.jobId.toString(), errorCode, reason: note });
+    store.setState(job.jobId, 'failed', { errorCode: failureCode, note });
+    log('job failed', { jobId: job.jobId.toString(), errorCode: failureCode, reason: note });
   }
 
   /** Does an accepted job: input → model → output → delivery (or a failure report). */
@@ -206,10 +204,10 @@ export function createJobWatcher(init: JobWatcherInit) {
         });
       } catch (err) {
         if (signal.aborted) return; // shutting down: stays accepted, resumed at the next start
-        const code = codeOf(err);
-        if (code === 'PayloadTooLarge') return fail(job, jobFailureCodes.inputTooLarge, messageOf(err));
-        if (code === 'PayloadHashMismatch') return fail(job, jobFailureCodes.inputHashMismatch, messageOf(err));
-        return fail(job, jobFailureCodes.inputUnavailable, messageOf(err));
+        const code = errorCode(err);
+        if (code === 'PayloadTooLarge') return fail(job, jobFailureCodes.inputTooLarge, errorMessage(err));
+        if (code === 'PayloadHashMismatch') return fail(job, jobFailureCodes.inputHashMismatch, errorMessage(err));
+        return fail(job, jobFailureCodes.inputUnavailable, errorMessage(err));
       }
       // Kept so the job can be re-executed by an audit (and re-run after a restart without a download).
       payloads.put(inputBytes);
@@ -221,20 +219,20 @@ export function createJobWatcher(init: JobWatcherInit) {
       output = await model.run(input, params, { signal });
     } catch (err) {
       if (signal.aborted) return;
-      const badInput = codeOf(err) === 'InvalidJobInput' || (err as { statusCode?: number }).statusCode === 400;
-      return fail(job, badInput ? jobFailureCodes.unsupported : jobFailureCodes.modelError, messageOf(err));
+      const badInput = errorCode(err) === 'InvalidJobInput' || (err as { statusCode?: number }).statusCode === 400;
+      return fail(job, badInput ? jobFailureCodes.unsupported : jobFailureCodes.modelError, errorMessage(err));
     }
     let outputHash: Hex;
     try {
       outputHash = payloads.put(encodeJobOutput(output));
     } catch (err) {
-      return fail(job, jobFailureCodes.modelError, messageOf(err));
+      return fail(job, jobFailureCodes.modelError, errorMessage(err));
     }
     const receipt = await signJobReceipt(client, { jobId: job.jobId, modelId: onChain.modelId, inputHash: onChain.inputHash, outputHash });
     try {
       await deliverJob(client, { jobId: job.jobId, outputHash, receipt });
     } catch (err) {
-      const code = codeOf(err);
+      const code = errorCode(err);
       if (code === 'JobMarketDeadlinePassed') return fail(job, jobFailureCodes.deadlinePassed, 'deadline passed while running');
       if (code === 'JobMarketInvalidStatus') return void reconcile(job, await getJob(client, { jobId: job.jobId }));
       throw err; // transient: still accepted, tried again next pass (the model is deterministic)
@@ -252,7 +250,7 @@ export function createJobWatcher(init: JobWatcherInit) {
       try {
         await finalizeJob(client, { jobId: job.jobId });
       } catch (err) {
-        const code = codeOf(err);
+        const code = errorCode(err);
         if (code === 'JobMarketChallengeWindowOpen') continue; // the next block is not late enough yet
         if (code === 'JobMarketInvalidStatus') {
           reconcile(job, await getJob(client, { jobId: job.jobId })); // someone else finalized it
@@ -273,11 +271,11 @@ export function createJobWatcher(init: JobWatcherInit) {
     const now = await chainNow();
     for (const job of store.list(['open'])) {
       if (signal.aborted) return;
-      await decide(job, now).catch((err: unknown) => log('job not accepted, will retry', { jobId: job.jobId.toString(), error: messageOf(err) }));
+      await decide(job, now).catch((err: unknown) => log('job not accepted, will retry', { jobId: job.jobId.toString(), error: errorMessage(err) }));
     }
     for (const job of store.list(['accepted'])) {
       if (signal.aborted) return;
-      await work(job, signal).catch((err: unknown) => log('job work failed, will retry', { jobId: job.jobId.toString(), error: messageOf(err) }));
+      await work(job, signal).catch((err: unknown) => log('job work failed, will retry', { jobId: job.jobId.toString(), error: errorMessage(err) }));
     }
     if (signal.aborted) return;
     const finalized = await finalizeDue(await chainNow());
@@ -305,7 +303,7 @@ export function createJobWatcher(init: JobWatcherInit) {
       const signal = controller.signal;
       loop = (async () => {
         while (!signal.aborted) {
-          await poll().catch((err: unknown) => log('job watcher pass failed, will retry', { error: messageOf(err) }));
+          await poll().catch((err: unknown) => log('job watcher pass failed, will retry', { error: errorMessage(err) }));
           await sleep(pollIntervalMs, undefined, { signal }).catch(() => {});
         }
       })();
