@@ -106,12 +106,12 @@ const openedAudits = async (provider: Address) => {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'agora-audits-'));
   // Blocks keep coming (verifiers are drawn from a block mined after the audit opened), and the
-  // court's windows are seconds, not hours, so audits end within the test.
+  // court's windows are a minute, not hours (a verifier answers at once; the slack is for a loaded CI machine).
   devnet = await startTestDevnet({
     stateDir: dir,
     blockTime: 1,
     mixedMining: true,
-    deploy: { audit: { drawDelayBlocks: 1n, commitWindow: 20n, revealWindow: 20n, escalationWindow: 2n } },
+    deploy: { audit: { drawDelayBlocks: 1n, commitWindow: 60n, revealWindow: 60n, escalationWindow: 2n } },
   });
   const digitsPath = (await buildDigitsModel(join(dir, 'digits.onnx'), { log: () => {} })).path;
   const { test } = loadDigitsDataset();
