@@ -20,6 +20,7 @@ import {
   hashCanonicalJson,
   openAudit,
   openChannel,
+  revealVerdict,
   signInferenceReceipt,
   signVoucher,
   type AgoraWalletClient,
@@ -44,6 +45,7 @@ import {
 } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
 import { providerNodeConfig } from '../support/nodes.ts';
+import { makeProvider } from '../support/market.ts';
 
 const ROLES = ['provider1', 'provider2', 'provider3'] as const;
 type Role = (typeof ROLES)[number];
@@ -138,7 +140,7 @@ beforeAll(async () => {
     await startProvider(role); // one after another: the first registers the model
   }
 
-  // The opener's evidence route, as a gateway runs it: only the audit's drawn verifiers get the call.
+  // The opener's evidence route, as a gateway runs it: only the audit's drawn verifiers (and its provider) get the call.
   evidenceServer = createServer((request, response) => {
     const refuse = (status: number, code: string) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: code, code } }));
     const path = request.url?.replace('/evidence/', '') ?? '';
@@ -147,8 +149,9 @@ beforeAll(async () => {
     readEvidenceRequest({ authorization: request.headers.authorization, court: court() })
       .then(async ({ auditId, signer }) => {
         if (auditId !== offer.auditId) return refuse(403, 'OtherAudit');
-        const { seats } = await getAudit(buyer(), { auditId });
-        if (!seats.some((seat) => seat.verifier === signer && seat.status !== 'Replaced')) return refuse(403, 'NotDrawnVerifier');
+        const { seats, provider } = await getAudit(buyer(), { auditId });
+        // The audited provider may fetch it too: it answered this call, and re-checks it to defend itself.
+        if (!seats.some((seat) => seat.verifier === signer && seat.status !== 'Replaced') && signer !== provider) return refuse(403, 'NotDrawnVerifier');
         served.push({ path, signer });
         if (!offer.evidence) return refuse(404, 'EvidenceLost');
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(offer.evidence));
@@ -279,5 +282,45 @@ describe('verifier role', () => {
     expect((await resolved(auditId)).outcome).toBe('pass');
     await creditsWithdrawn(verifier);
     expect(await balance(verifier)).toBe(verifierBefore + auditBond);
+  });
+
+  it('defends an honest provider against a lying first verifier: it escalates, the panel clears it and fines the liar', async () => {
+    const { escalationBond, verifierPenalty } = devnet.deployment.parameters.audit!;
+    // A staked provider of the model that runs no verifier: the test votes for it, and lies.
+    const liar = 'buyer2' as const;
+    await makeProvider(devnet, liar, { modelIds: [call.receipt.modelId], price: PRICE });
+    const liarStake = (await getProvider(buyer(), { provider: getDevAccount(liar).account.address })).stake;
+    const providerStake = (await getProvider(buyer(), { provider: address('provider1') })).stake;
+    const providerBalance = await balance(address('provider1'));
+
+    // Open audits of honest receipts until the draw seats the liar first (1 in 3 each time); the others pass.
+    let auditId = 0n;
+    for (let i = 0; i < 12 && auditId === 0n; i++) {
+      const id = await audit(`liar-${i}`, await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 10n + BigInt(i) }), call);
+      await mineDrawBlock();
+      const drawn = await until(`audit ${id} drawn`, () => getAudit(buyer(), { auditId: id }), (a) => a.status !== 'Drawing');
+      if (firstSeat(drawn).verifier === getDevAccount(liar).account.address) auditId = id;
+    }
+    expect(auditId).not.toBe(0n);
+    const salt = keccak256(toHex('a lie'));
+    await commitVerdict(devnet.as(liar), { auditId, verdict: 'Fail', salt });
+    await revealVerdict(devnet.as(liar), { auditId, verdict: 'Fail', salt });
+
+    // provider1's node re-checks its own answer, finds it right, and escalates (paying the bond).
+    const escalated = await until(`audit ${auditId} escalated`, () => getAudit(buyer(), { auditId }), (a) => a.stage === 1);
+    expect(escalated.escalator).toBe(address('provider1'));
+    await mineDrawBlock();
+    const outcome = await until(`audit ${auditId} ended`, async () => ended.find((o) => o.auditId === auditId), (o) => o !== undefined);
+    expect(outcome!.outcome).toBe('pass');
+    const panel = (await getAudit(buyer(), { auditId })).seats.filter((seat) => seat.stage === 1);
+    expect(panel.map((seat) => seat.verdict)).toEqual(panel.map(() => 'Pass'));
+    expect(panel.length).toBeGreaterThan(0);
+
+    // The provider keeps its stake and gets its escalation bond back; the liar is fined.
+    expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(providerStake);
+    expect((await getProvider(buyer(), { provider: getDevAccount(liar).account.address })).stake).toBe(liarStake - verifierPenalty);
+    await creditsWithdrawn(address('provider1'));
+    expect(await balance(address('provider1'))).toBe(providerBalance);
+    expect(escalationBond).toBeGreaterThan(0n);
   });
 });

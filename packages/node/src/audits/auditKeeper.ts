@@ -27,8 +27,11 @@ export type AuditChainHead = { blockNumber: bigint; timestamp: bigint };
 /** What {@link createAuditKeeper} takes. */
 export type AuditKeeperInit = {
   client: AgoraWalletClient & { account: LocalAccount };
-  /** Which audits to drive: those this wallet opened (gateway) and/or those it was drawn into (verifier). */
-  watch: { opened?: boolean; drawn?: boolean };
+  /**
+   * Which audits to drive: those this wallet opened (gateway), was drawn into (verifier), and/or
+   * whose receipt it signed (a provider defending its answers; see `shouldEscalate`).
+   */
+  watch: { opened?: boolean; drawn?: boolean; audited?: boolean };
   /** How often to look at the chain, ms (default 2,000). */
   pollIntervalMs?: number;
   /** Called once per audit of ours that ends (resolved or cancelled). */
@@ -136,13 +139,14 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
     const head = await getBlockNumber(client, { cacheTime: 0 });
     while (cursor <= head && !signal.aborted) {
       const range = { address: court, abi: auditCourtAbi, fromBlock: cursor, toBlock: cursor + blockRange - 1n < head ? cursor + blockRange - 1n : head, strict: true } as const;
-      const [opened, drawn, resolved, cancelled] = await Promise.all([
+      const [opened, audited, drawn, resolved, cancelled] = await Promise.all([
         watch.opened ? getContractEvents(client, { ...range, eventName: 'AuditOpened', args: { opener: me } }) : [],
+        watch.audited ? getContractEvents(client, { ...range, eventName: 'AuditOpened', args: { provider: me } }) : [],
         watch.drawn ? getContractEvents(client, { ...range, eventName: 'VerifierAssigned', args: { verifier: me } }) : [],
         getContractEvents(client, { ...range, eventName: 'AuditResolved' }),
         getContractEvents(client, { ...range, eventName: 'AuditCancelled' }),
       ]);
-      for (const { args } of opened) track(args.auditId).parties = { opener: args.opener, provider: args.provider, modelId: args.modelId };
+      for (const { args } of [...opened, ...audited]) track(args.auditId).parties = { opener: args.opener, provider: args.provider, modelId: args.modelId };
       for (const { args } of drawn) track(args.auditId);
       for (const { args } of resolved) {
         const entry = tracked.get(args.auditId);

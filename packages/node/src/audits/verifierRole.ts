@@ -40,6 +40,11 @@ export type VerifierRoleInit = {
    * (default: a quarter of the court's commit window, at most 120 s), leaving time to commit and reveal.
    */
   commitMarginSeconds?: number;
+  /**
+   * Escalate a Fail verdict on one of this provider's own receipts when its own re-check passes
+   * (default true). Costs the escalation bond, returned if the panel agrees.
+   */
+  defendOwnReceipts?: boolean;
   log?: (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
 };
 
@@ -248,9 +253,36 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     }
   }
 
+  /**
+   * A provider's defence: when the first verdict on one of its own receipts is Fail, it fetches the
+   * call (the opener hands the audited provider its evidence too), re-checks it with its own copy
+   * of the model, and takes the audit to a panel of three only if its own check passes. A false
+   * Fail (a careless or colluding verifier, a tolerance check at its edge) is then overturned and
+   * the first verifier fined; a provider that really answered wrongly does not escalate, since it
+   * would lose the escalation bond too.
+   */
+  async function shouldDefend(audit: GetAuditReturnType): Promise<boolean> {
+    if (!isAddressEqual(audit.provider, me) || audit.verdict !== 'Fail') return false;
+    const id = audit.auditId.toString();
+    const model = models.get(audit.receipt.modelId.toLowerCase());
+    if (!model) return false;
+    try {
+      const url = await getAuditEvidenceURI(client, { auditId: audit.auditId });
+      const authorization = await signEvidenceRequest({ account: client.account, court, auditId: audit.auditId });
+      const evidence = await fetchEvidence({ url, authorization, maxBytes: maxEvidenceBytes, signal: AbortSignal.any([controller.signal, AbortSignal.timeout(evidenceTimeoutMs)]) });
+      const result = await verifyReceipt({ model, ...evidence, receipt: audit.receipt, signal: controller.signal });
+      log(result.verdict === 'pass' ? 'warn' : 'info', result.verdict === 'pass' ? 'our receipt was judged Fail but our own check passes: escalating to a panel' : 'our receipt was judged Fail and our own check agrees: not escalating', { auditId: id, reasons: result.reasons });
+      return result.verdict === 'pass';
+    } catch (err) {
+      log('warn', 'our receipt was judged Fail and we cannot re-check it; not escalating', { auditId: id, code: errorCode(err), error: errorMessage(err) });
+      return false;
+    }
+  }
+
   const keeper = createAuditKeeper({
     client,
-    watch: { drawn: true },
+    watch: { drawn: true, audited: init.defendOwnReceipts ?? true },
+    shouldEscalate: shouldDefend,
     ...(init.pollIntervalMs !== undefined ? { pollIntervalMs: init.pollIntervalMs } : {}),
     log,
     onAudit,

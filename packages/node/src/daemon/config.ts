@@ -98,6 +98,8 @@ export const nodeConfigSchema = z.object({
         maxEvidenceBytes: z.number().int().positive().default(8 * 1024 * 1024),
         /** Give up one evidence download after this long, ms (it is retried until close to the commit deadline). */
         evidenceTimeoutMs: z.number().int().positive().default(30_000),
+        /** Escalate a Fail on our own receipt to a panel when our own re-check passes (pays the escalation bond). */
+        defendOwnReceipts: z.boolean().default(true),
       })
       .prefault({}),
     /**

@@ -183,6 +183,7 @@ async function startProviderRole(
           pollIntervalMs: verifierConfig.pollIntervalMs,
           maxEvidenceBytes: verifierConfig.maxEvidenceBytes,
           evidenceTimeoutMs: verifierConfig.evidenceTimeoutMs,
+          defendOwnReceipts: verifierConfig.defendOwnReceipts,
           log: (level, event, fields) => log[level]({ component: 'verifier', ...fields }, event),
         })
       : undefined;

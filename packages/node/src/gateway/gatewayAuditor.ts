@@ -48,7 +48,7 @@ export type GatewayAuditorInit = {
  * The gateway's side of verification. It samples the receipts of the calls it pays for (with the
  * audit policy's probability p: higher for newcomers and suspects) and opens audits of them in
  * AuditCourt, always audits a canary that came back wrong, hands the evidence to the verifiers the
- * court draws (and to nobody else), drives its audits to their end, withdraws what the court
+ * court draws and to the audited provider (and to nobody else), drives its audits to their end, withdraws what the court
  * credits it (returned bonds, refunds of failed calls) and tells the router each outcome.
  *
  * @example
@@ -189,7 +189,7 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
       enqueue(call, 'canary');
     },
     /**
-     * The evidence of an audit, for one of its drawn verifiers.
+     * The evidence of an audit, for one of its drawn verifiers or its audited provider.
      * @throws {AgoraError} answered with 401 (no or bad signature), 403 (not a verifier of that
      *   audit), 404 (no such evidence here), 503 (the chain cannot be read).
      */
@@ -206,8 +206,10 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
       if (linked !== auditId) throw gatewayError('NotDrawnVerifier', `The request is signed for audit ${auditId}, but this evidence belongs to ${linked === undefined ? 'no open audit' : `audit ${linked}`}.`);
       const audit = await chain(getAudit(client, { auditId }));
       const seated = audit.seats.some((seat) => seat.verifier.toLowerCase() === signer.toLowerCase() && seat.status !== 'Replaced');
-      if (!seated) throw gatewayError('NotDrawnVerifier', `${signer} is not a drawn verifier of audit ${auditId}; evidence is given only to them.`);
-      evidence.markServed(record.receiptDigest, signer);
+      // The audited provider answered this very call, so it learns nothing new; it needs the call to defend itself.
+      const audited = audit.provider.toLowerCase() === signer.toLowerCase();
+      if (!seated && !audited) throw gatewayError('NotDrawnVerifier', `${signer} is neither a drawn verifier nor the provider of audit ${auditId}; evidence is given only to them.`);
+      if (seated) evidence.markServed(record.receiptDigest, signer);
       return record.evidence;
     },
     /** Resumes: opens audits whose evidence was saved but not opened, and drives every audit this wallet opened. */
