@@ -1,24 +1,36 @@
 // npm run bench:gas — gas per call of the slow path (JobMarket) and the fast path (channel
 // redeem), and the amortised gas per paid call when one redeem settles 1, 100 or 10,000 calls,
-// side by side with the one-job-per-call baseline, all measured in this run on a real EVM (anvil).
+// side by side with the one-job-per-call baseline; then the gas of one audit (open, draw, commit,
+// reveal, finalize) and of posting a score root, and what auditing a share p of calls adds per
+// call beside the redeem's. All measured in this run on a real EVM (anvil).
 import { keccak256, toHex, type TransactionReceipt } from 'viem';
 import {
   acceptJob,
+  assignVerifiers,
+  commitVerdict,
   deliverJob,
+  finalizeAudit,
   finalizeJob,
+  openAudit,
   openChannel,
   openJob,
+  publishScoreRoot,
   redeemVoucher,
+  revealVerdict,
+  signInferenceReceipt,
   signVoucher,
+  withdrawAuditCredit,
   withdrawCredit,
 } from '@agora/sdk';
+import { getBlockNumber } from 'viem/actions';
 import { getDevAccount } from '@agora/node';
 import { startTestDevnet } from '../../test/support/devnet.ts';
 import { PRICE, setUpMarket } from '../../test/support/market.ts';
 
 const devnet = await startTestDevnet();
 try {
-  const { modelId } = await setUpMarket(devnet, ['provider1']);
+  // provider2 offers the model too: it is the verifier the court draws for provider1's audits.
+  const { modelId } = await setUpMarket(devnet, ['provider1', 'provider2']);
   const buyer = devnet.as('buyer1');
   const provider = devnet.as('provider1');
   const gas = (receipt: TransactionReceipt) => receipt.gasUsed;
@@ -86,6 +98,61 @@ try {
     console.log(
       `  ${fmt(row.calls).padStart(16)} | ${fmt(row.redeemFirst).padStart(10)} | ${per(row.redeemFirst, row.calls).padStart(17)} | ${per(row.open + row.redeemFirst, row.calls).padStart(24)} | ${fmt(jobTotal).padStart(16)} | ${(Number(jobTotal) / channelPerCall).toLocaleString('en-US', { maximumFractionDigits: 1 }).padStart(12)}×`,
     );
+  }
+
+  // Audits: one receipt of provider1 on a buyer channel, audited by the buyer; provider2 is the
+  // only eligible verifier. A passing audit first as warm-up (first-time credit slots), then one
+  // that passes and one that fails (slash, jail, refund, bounty) are measured.
+  const verifier = devnet.as('provider2');
+  const auditChannel = await openChannel(buyer, { provider: provider.account.address, modelId, deposit: 100n * PRICE });
+  const { parameters } = devnet.deployment;
+  async function runAudit(n: number, verdict: 'Pass' | 'Fail') {
+    const receipt = await signInferenceReceipt(getDevAccount('provider1').account, domain, {
+      modelId,
+      inputHash: keccak256(toHex(`input ${n}`)),
+      paramsHash: keccak256(toHex('{}')),
+      outputHash: keccak256(toHex(`output ${n}`)),
+      channelId: auditChannel.channelId,
+      cumulativeAmount: BigInt(n) * PRICE,
+    });
+    const opened = await openAudit(buyer, { receipt, evidenceURI: `http://127.0.0.1:8080/audits/${n}/evidence` });
+    while ((await getBlockNumber(buyer)) <= opened.drawBlock) await devnet.increaseTime(1);
+    const drawn = await assignVerifiers(buyer, { auditId: opened.auditId });
+    const salt = keccak256(toHex(`salt ${n}`));
+    const committed = await commitVerdict(verifier, { auditId: opened.auditId, verdict, salt });
+    const revealed = await revealVerdict(verifier, { auditId: opened.auditId, verdict, salt });
+    await devnet.increaseTime(parameters.audit!.escalationWindow);
+    const finalized = await finalizeAudit(buyer, { auditId: opened.auditId });
+    const withdrawn = await withdrawAuditCredit(verifier);
+    return {
+      open: gas(opened.receipt),
+      assign: gas(drawn.receipt),
+      commit: gas(committed.receipt),
+      reveal: gas(revealed.receipt),
+      finalize: gas(finalized.receipt),
+      withdraw: gas(withdrawn.receipt),
+    };
+  }
+  await runAudit(1, 'Pass');
+  const passed = await runAudit(2, 'Pass');
+  const failed = await runAudit(3, 'Fail');
+  const auditTotal = (a: typeof passed) => a.open + a.assign + a.commit + a.reveal + a.finalize;
+  const posted = await publishScoreRoot(buyer, { epoch: 1n, root: keccak256(toHex('scores')), leafCount: 64, uri: 'http://127.0.0.1:8080/scores' });
+  const postedNext = await publishScoreRoot(buyer, { epoch: 2n, root: keccak256(toHex('scores 2')), leafCount: 64, uri: 'http://127.0.0.1:8080/scores' });
+
+  console.log('\nGas per audit, AuditCourt (one verifier, no escalation)');
+  console.log('  step                | provider passes | provider fails');
+  for (const step of ['open', 'assign', 'commit', 'reveal', 'finalize', 'withdraw'] as const) {
+    console.log(`  ${step.padEnd(19)} | ${fmt(passed[step]).padStart(15)} | ${fmt(failed[step]).padStart(14)}`);
+  }
+  console.log(`  ${'total (no withdraw)'.padEnd(19)} | ${fmt(auditTotal(passed)).padStart(15)} | ${fmt(auditTotal(failed)).padStart(14)}   (fail: slash, jail, refund and bounty credits)`);
+  console.log(`\nScoreRoots.publish (one root per epoch, any number of leaves): first ${fmt(gas(posted.receipt))}, later ${fmt(gas(postedNext.receipt))}`);
+  console.log('\nAudit gas per paid call at sampling rate p (honest provider), beside the redeem gas per call (100 calls per redeem)');
+  console.log('  p     | audit gas per call | redeem gas per call | audit ÷ redeem');
+  const redeemPerCall = Number(rows[1]!.redeemFirst) / Number(rows[1]!.calls);
+  for (const p of [0.02, 0.1, 0.25]) {
+    const perCall = Number(auditTotal(passed)) * p;
+    console.log(`  ${String(p).padEnd(5)} | ${perCall.toLocaleString('en-US', { maximumFractionDigits: 0 }).padStart(18)} | ${redeemPerCall.toLocaleString('en-US', { maximumFractionDigits: 1 }).padStart(19)} | ${(perCall / redeemPerCall).toLocaleString('en-US', { maximumFractionDigits: 1 }).padStart(13)}×`);
   }
   console.log('\nMeasured on anvil (evm cancun, optimizer 200 runs), steady state after a warm-up round.');
 } finally {
