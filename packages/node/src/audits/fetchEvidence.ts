@@ -1,4 +1,5 @@
 import { AgoraError } from '@agora/sdk';
+import { readLimitedBody } from '../readLimitedBody.ts';
 
 /** Largest evidence body read by default, bytes. */
 export const DEFAULT_MAX_EVIDENCE_BYTES = 8 * 1024 * 1024;
@@ -51,7 +52,7 @@ export async function fetchEvidence({ url, authorization, maxBytes = DEFAULT_MAX
     if (signal?.aborted) throw signal.reason;
     throw new AgoraError('EvidenceUnavailable', `Cannot reach the evidence at ${url}.`, { cause, fix: 'the opener may be down; the verifier retries until close to the commit deadline.' });
   }
-  const body = await readLimited(response, maxBytes, tooLarge, signal).catch((err: unknown) => {
+  const body = await readLimitedBody(response, maxBytes, tooLarge, signal).catch((err: unknown) => {
     if (signal?.aborted) throw signal.reason;
     if (err instanceof AgoraError) throw err;
     throw new AgoraError('EvidenceUnavailable', `The evidence download from ${url} broke off.`, { cause: err, fix: 'try again.' });
@@ -84,32 +85,4 @@ export async function fetchEvidence({ url, authorization, maxBytes = DEFAULT_MAX
     });
   }
   return { input: evidence.input, params: evidence.params as Record<string, unknown>, output: evidence.output };
-}
-
-/** Reads a response body, stopping past `maxBytes`. */
-async function readLimited(response: Response, maxBytes: number, tooLarge: (seen: string) => AgoraError, signal: AbortSignal | undefined): Promise<Buffer> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw tooLarge(`${declared} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  for (;;) {
-    if (signal?.aborted) {
-      await reader.cancel().catch(() => {});
-      throw signal.reason;
-    }
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(`more than ${maxBytes} bytes`);
-    }
-    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  }
-  return Buffer.concat(chunks, size);
 }

@@ -113,6 +113,11 @@ export const nodeConfigSchema = z.object({
 }).refine((c) => c.provider !== undefined || c.gateway !== undefined, { message: 'switch on at least one role: a provider section, a gateway section, or both' });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+/** Whether a listen address is reachable only from this machine (so are URLs built from it): such a role needs a public URL configured. */
+export function isLoopbackHost(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1'].includes(host);
+}
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ServedModelConfig = z.infer<typeof servedModelConfig>;
 

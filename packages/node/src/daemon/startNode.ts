@@ -32,7 +32,8 @@ import { withWrongAnswers } from '../provider/wrongAnswers.ts';
 import { createPayloadStore, registerPayloadRoutes } from '../payloads/index.ts';
 import { createJobWatcher } from '../jobs/jobWatcher.ts';
 import { createVerifierRole } from '../audits/verifierRole.ts';
-import type { NodeConfig, ServedModelConfig } from './config.ts';
+import { isLoopbackHost, type NodeConfig, type ServedModelConfig } from './config.ts';
+import { createCleanupStack, type CleanupStack } from './cleanupStack.ts';
 import { ensureAdminToken, registerAdminRoutes } from './adminRoutes.ts';
 import { startGateway } from '../gateway/startGateway.ts';
 
@@ -100,7 +101,6 @@ async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models
 }
 
 type ProviderConfig = NonNullable<NodeConfig['provider']>;
-type Cleanup = (() => Promise<void> | void)[];
 
 /**
  * The provider role: loads the models, makes the on-chain registration right, redeems what a
@@ -109,7 +109,7 @@ type Cleanup = (() => Promise<void> | void)[];
  */
 async function startProviderRole(
   provider: ProviderConfig,
-  ctx: { client: AgoraWalletClient & { account: LocalAccount }; deployment: Deployment; stateDir: string; log: Logger; cleanup: Cleanup },
+  ctx: { client: AgoraWalletClient & { account: LocalAccount }; deployment: Deployment; stateDir: string; log: Logger; cleanup: CleanupStack },
 ) {
   const { client, deployment, stateDir, log, cleanup } = ctx;
   const account = client.account;
@@ -156,8 +156,7 @@ async function startProviderRole(
   });
   registerAdminRoutes(app, { token: ensureAdminToken(stateDir), address: account.address, store, redeemAll: () => redeemer.redeemAll() });
   cleanup.push(() => app.close());
-  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(provider.host);
-  if (!provider.publicUrl && !loopback) {
+  if (!provider.publicUrl && !isLoopbackHost(provider.host)) {
     throw new AgoraError('InvalidConfig', `The node listens on ${provider.host} but has no provider.publicUrl.`, {
       fix: 'set provider.publicUrl to the URL buyers reach this node at; it is registered on-chain.',
     });
@@ -216,10 +215,7 @@ async function startProviderRole(
 export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }): Promise<AgoraNode> {
   const log = pino({ level: config.logLevel, name: 'agora-node', redact: ['privateKey', '*.privateKey'] });
   // What to undo if start fails halfway (newest first).
-  const cleanup: Cleanup = [];
-  const stopAll = async () => {
-    for (const step of cleanup.reverse()) await step();
-  };
+  const cleanup = createCleanupStack();
   try {
     const deployment = parseDeployment(readFileSync(config.deploymentFile, 'utf8'), config.deploymentFile);
     const account = privateKeyToAccount(secrets.privateKey);
@@ -246,7 +242,7 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
         })()),
     };
   } catch (err) {
-    await stopAll().catch(() => {});
+    await cleanup.undoAll().catch(() => {});
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import {
 } from '@agora/sdk';
 import { callProvider, ProviderCallError } from '../provider/providerClient.ts';
 import { createRouter } from '../market/router.ts';
-import { getScoreSummary, type ScoreObservation } from '../market/providerScore.ts';
+import { getScoreSummary, hasFailedCheck, type ScoreObservation } from '../market/providerScore.ts';
 import type { ChannelPool, CallOutcome } from './channelPool.ts';
 import type { GatewayStore } from './gatewayStore.ts';
 import type { CatalogModel, CatalogOffer, ModelCatalog } from './modelCatalog.ts';
@@ -141,7 +141,7 @@ export function createNetworkCaller(init: NetworkCallerInit) {
 
   const isSuspect = (provider: Address, modelId: Hex) => {
     const score = router.getScore(provider, modelId);
-    return score !== undefined && (score.auditFail > 0 || score.canaryFail > 0);
+    return score !== undefined && hasFailedCheck(score);
   };
 
   /** The offer for the next attempt: never one tried in this call; a cooling-down one only as a last resort. */

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LocalAccount } from 'viem';
 import { AgoraError, type AgoraWalletClient } from '@agora/sdk';
-import type { GatewayConfig } from '../daemon/config.ts';
+import { isLoopbackHost, type GatewayConfig } from '../daemon/config.ts';
+import { createCleanupStack } from '../daemon/cleanupStack.ts';
 import { createChannelPool, type ChannelPool } from './channelPool.ts';
 import { buildGatewayApp } from './gatewayApp.ts';
 import { hashApiKey, openGatewayStore } from './gatewayStore.ts';
@@ -46,10 +47,8 @@ export async function startGateway(init: {
   const { client, config, log } = init;
   const store = openGatewayStore({ path: join(init.stateDir, 'gateway.db') });
   // What to close, newest first: the HTTP server (no new calls), canaries, audits, then the stores.
-  const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
-  const undoAll = async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  };
+  const cleanup = createCleanupStack();
+  cleanup.push(() => store.close());
   try {
     const keyHashes = config.apiKeys.map((key) => key.keyHash ?? hashApiKey(key.key!));
     config.apiKeys.forEach((key, i) => store.upsertApiKey({ name: key.name, keyHash: keyHashes[i]!, spendLimit: key.spendLimit }));
@@ -87,8 +86,7 @@ export async function startGateway(init: {
     if (audits.enabled && !client.deployment.contracts.auditCourt) {
       log.warn('this deployment has no AuditCourt: the gateway opens no audits and sends no canaries');
     } else if (audits.enabled) {
-      const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
-      if (!config.publicUrl && !loopback) {
+      if (!config.publicUrl && !isLoopbackHost(config.host)) {
         throw new AgoraError('InvalidConfig', `The gateway listens on ${config.host} and opens audits, but has no gateway.publicUrl.`, {
           fix: 'set gateway.publicUrl to the URL verifiers reach this gateway at (audits name it as where their evidence is), or set gateway.audits.enabled to false.',
         });
@@ -146,10 +144,10 @@ export async function startGateway(init: {
     return {
       url,
       channels: () => pool.listChannels(),
-      stop: () => (stopping ??= undoAll()),
+      stop: () => (stopping ??= cleanup.undoAll()),
     };
   } catch (err) {
-    await undoAll().catch(() => {});
+    await cleanup.undoAll().catch(() => {});
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-import { getCallCount, type ProviderScore } from './providerScore.ts';
+import { getCallCount, hasFailedCheck, type ProviderScore } from './providerScore.ts';
 
 export type AuditPolicyInit = {
   /** Probability p that an established provider's receipt is audited (default 0.02). */
@@ -49,7 +49,7 @@ export function createAuditPolicy(init: AuditPolicyInit = {}): AuditPolicy {
   return {
     parameters,
     getAuditRate(score) {
-      if (score.auditFail > 0 || score.canaryFail > 0) return Math.max(parameters.suspectRate, parameters.newcomerRate);
+      if (hasFailedCheck(score)) return Math.max(parameters.suspectRate, parameters.newcomerRate);
       return isNew(score) ? parameters.newcomerRate : parameters.baseRate;
     },
     getCanaryRate(score) {

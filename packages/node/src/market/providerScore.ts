@@ -146,6 +146,14 @@ export function recordObservation(score: ProviderScore, observation: ScoreObserv
   return score;
 }
 
+/**
+ * Whether the provider was ever caught answering wrongly (a failed audit or canary): the router
+ * stops routing to it and the audit policy watches it hardest.
+ */
+export function hasFailedCheck(score: ProviderScore): boolean {
+  return score.auditFail > 0 || score.canaryFail > 0;
+}
+
 /** Calls the network has seen a provider answer or miss for this model. */
 export function getCallCount(score: ProviderScore): number {
   return score.delivered + score.timeouts;

@@ -4,6 +4,7 @@ import {
   defaultScorePrior,
   getCallCount,
   getScoreSummary,
+  hasFailedCheck,
   recordObservation,
   type ProviderScore,
   type ScoreObservation,
@@ -83,7 +84,7 @@ export function createRouter(init: RouterInit = {}) {
   const prior = init.prior ?? defaultScorePrior;
   const quarantine = init.quarantineFailures ?? true;
   const usable = (entry: Entry, accept: (provider: Address) => boolean) =>
-    entry.pool !== 'removed' && !(quarantine && (entry.score.auditFail > 0 || entry.score.canaryFail > 0)) && accept(entry.score.provider);
+    entry.pool !== 'removed' && !(quarantine && hasFailedCheck(entry.score)) && accept(entry.score.provider);
   if (!(explorationShare >= 0 && explorationShare <= 1)) throw new RangeError(`explorationShare must be in [0, 1], got ${explorationShare}`);
   if (!(eliteSize >= 1)) throw new RangeError(`eliteSize must be >= 1, got ${eliteSize}`);
 

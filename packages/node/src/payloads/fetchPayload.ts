@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Hex } from 'viem';
 import { AgoraError } from '@agora/sdk';
 import { normalizePayloadHash } from './payloadStore.ts';
+import { readLimitedBody } from '../readLimitedBody.ts';
 
 export type FetchPayloadParameters = {
   /** http(s) URL of the payload. */
@@ -54,38 +55,17 @@ export async function fetchPayload({ url, expectedHash, maxBytes, signal }: Fetc
     }
     throw new AgoraError('PayloadUnavailable', `Downloading the payload at ${url} failed with HTTP ${response.status}.`, { fix: 'try again later.' });
   }
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw tooLarge(`${declared} bytes`);
-  }
-
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  try {
-    for (;;) {
-      const { done, value } = reader ? await reader.read() : { done: true, value: undefined };
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader!.cancel().catch(() => {});
-        throw tooLarge(`more than ${maxBytes} bytes`);
-      }
-      hash.update(value);
-      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    }
-  } catch (err) {
+  const body = await readLimitedBody(response, maxBytes, tooLarge, signal).catch((err: unknown) => {
     if (err instanceof AgoraError) throw err;
     if (signal?.aborted) throw signal.reason;
-    throw new AgoraError('PayloadUnavailable', `The download of ${url} broke off after ${size} bytes.`, { cause: err, fix: 'try again.' });
-  }
+    throw new AgoraError('PayloadUnavailable', `The download of ${url} broke off.`, { cause: err, fix: 'try again.' });
+  });
+  const hash = createHash('sha256').update(body);
   const actual: Hex = `0x${hash.digest('hex')}`;
   if (actual !== expected) {
     throw new AgoraError('PayloadHashMismatch', `The payload at ${url} has sha-256 ${actual}, not the ${expected} it was published under.`, {
       fix: 'the server holds other bytes than the hash promises; publish the payload under its real hash.',
     });
   }
-  return Buffer.concat(chunks, size);
+  return body;
 }
