@@ -77,7 +77,6 @@ export function createCanarySender(init: CanarySenderInit) {
   const maxDelayMs = init.maxDelayMs ?? 2_000;
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
-  let stopped = false;
 
   // Stops the canaries in flight when the gateway stops (a provider may take minutes to answer).
   const stopping = new AbortController();
@@ -97,7 +96,7 @@ export function createCanarySender(init: CanarySenderInit) {
   return {
     /** Maybe schedules a canary to the provider that just served an organic call; returns whether it did. */
     afterServed({ provider, model }: { provider: Address; model: CatalogModel }): boolean {
-      if (stopped) return false;
+      if (stopping.signal.aborted) return false;
       const candidates = forModel(model);
       if (candidates.length === 0) return false;
       const score = init.getScore(provider, model.modelId);
@@ -119,7 +118,6 @@ export function createCanarySender(init: CanarySenderInit) {
     },
     /** Cancels the canaries not yet sent and waits for those in flight. */
     async stop() {
-      stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       stopping.abort(new Error('the gateway is stopping'));
