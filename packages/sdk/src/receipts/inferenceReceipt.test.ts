@@ -3,6 +3,10 @@ import { hashTypedData, keccak256, toHex, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { paymentChannelsDomain, type VoucherDomain } from '../vouchers/voucher.ts';
 import {
+  MAX_CANONICAL_JSON_DEPTH,
+  canonicalJson,
+  exceedsJsonDepth,
+  hashCanonicalJson,
   hashInferenceReceipt,
   inferenceReceiptTypes,
   recoverInferenceReceiptSigner,
@@ -61,5 +65,30 @@ describe('inference receipts', () => {
       'not in canonical form',
     );
     await verifyInferenceReceipt({ domain, receipt: signed, provider: provider.address });
+  });
+});
+
+describe('canonical JSON depth', () => {
+  const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}0${']'.repeat(depth)}`) as unknown;
+
+  it('measures nesting by containers, the outermost counting 1', () => {
+    expect(exceedsJsonDepth(0, 0)).toBe(false);
+    expect(exceedsJsonDepth({}, 0)).toBe(true);
+    expect(exceedsJsonDepth({ a: [1, { b: 'x' }] }, 3)).toBe(false);
+    expect(exceedsJsonDepth({ a: [1, { b: 'x' }] }, 2)).toBe(true);
+    expect(exceedsJsonDepth(nested(64), 64)).toBe(false);
+    expect(exceedsJsonDepth(nested(65), 64)).toBe(true);
+    // The deep branch is found wherever it is, not only first.
+    expect(exceedsJsonDepth({ a: 1, b: [[], [[[[]]]]] }, 5)).toBe(true);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(exceedsJsonDepth(cyclic, 1_000)).toBe(true);
+  });
+
+  it('refuses to hash a value nested past the limit with a typed error, not a stack overflow', () => {
+    expect(hashCanonicalJson(nested(MAX_CANONICAL_JSON_DEPTH))).toMatch(/^0x[0-9a-f]{64}$/);
+    for (const depth of [MAX_CANONICAL_JSON_DEPTH + 1, 10_000, 1_000_000]) {
+      expect(() => canonicalJson(nested(depth))).toThrowError(expect.objectContaining({ name: 'AgoraError', code: 'JsonTooDeep' }));
+    }
   });
 });

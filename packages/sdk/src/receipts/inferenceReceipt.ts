@@ -51,13 +51,49 @@ export function hashInferenceReceipt(domain: VoucherDomain, receipt: InferenceRe
   return `0x${bytesToHex(inferenceReceiptDigest(domain, receipt))}`;
 }
 
+/**
+ * The deepest nesting {@link canonicalJson} accepts (objects and arrays, the outermost counting 1).
+ * JSON.stringify recurses, so a value nested some thousands deep (20 KB of `[`) would overflow the
+ * stack; past this depth the value is refused with a typed error instead. Servers refuse much
+ * shallower bodies before they ever hash (the gateway and provider allow 64 levels).
+ */
+export const MAX_CANONICAL_JSON_DEPTH = 256;
+
+/**
+ * Whether `value` nests objects or arrays more than `maxDepth` levels deep (`{}` and `[1]` are 1
+ * deep, a scalar 0). Iterative, so it cannot overflow the stack itself, and it stops at the first
+ * path past the limit (a cyclic object counts as too deep rather than looping).
+ *
+ * @example
+ * exceedsJsonDepth(JSON.parse('[[[0]]]'), 2) // true
+ */
+export function exceedsJsonDepth(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object' || ArrayBuffer.isView(v)) continue;
+    if (depth + 1 > maxDepth) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** keccak256 of the canonical JSON of a value (keys sorted), the hash receipts commit to. */
 export function hashCanonicalJson(value: unknown): Hex {
   return keccak256(toHex(canonicalJson(value)));
 }
 
-/** JSON with object keys sorted at every level, so equal values always hash equally. */
+/**
+ * JSON with object keys sorted at every level, so equal values always hash equally.
+ *
+ * @throws {AgoraError} `JsonTooDeep` for a value nested more than {@link MAX_CANONICAL_JSON_DEPTH} levels.
+ */
 export function canonicalJson(value: unknown): string {
+  if (exceedsJsonDepth(value, MAX_CANONICAL_JSON_DEPTH)) {
+    throw new AgoraError('JsonTooDeep', `The value is nested more than ${MAX_CANONICAL_JSON_DEPTH} levels deep, too deep to hash.`, {
+      fix: 'send JSON with fewer nested objects and arrays.',
+    });
+  }
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
