@@ -9,6 +9,7 @@ export * from './runtimes/gguf/llamaRuntime.ts';
 export * from './runtimes/ocr/ocrRuntime.ts';
 export * from './runtimes/ocr/renderTextPng.ts';
 export * from './store/voucherStore.ts';
+export * from './httpGuards.ts';
 export * from './provider/servedModel.ts';
 export * from './provider/paymentHeader.ts';
 export * from './provider/providerApp.ts';

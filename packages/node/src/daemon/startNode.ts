@@ -22,6 +22,7 @@ import {
 } from '@agora/sdk';
 import { openVoucherStore } from '../store/voucherStore.ts';
 import { buildProviderApp } from '../provider/providerApp.ts';
+import { listRoutes, type HttpRoute } from '../httpGuards.ts';
 import { createRedeemer } from '../provider/redeemer.ts';
 import type { ServedModel } from '../provider/servedModel.ts';
 import { createDigitsServedModel } from '../provider/models/digitsServedModel.ts';
@@ -45,6 +46,8 @@ export type AgoraNode = {
   gatewayUrl?: string;
   address: Hex;
   models: ServedModel[];
+  /** Every route answered at `url`, as fastify matches it (method and URL template). */
+  routes: readonly HttpRoute[];
   /** Drains: stops taking calls, redeems every channel that owes anything, closes models and store. */
   stop(): Promise<void>;
 };
@@ -193,6 +196,7 @@ async function startProviderRole(
   return {
     url,
     models,
+    routes: listRoutes(app),
     async stop() {
       await verifier?.stop(); // a decided verdict and its salt stay in verdicts.db for the next start
       await jobs?.stop(); // a job in progress stays accepted and is resumed at the next start
@@ -234,6 +238,7 @@ export async function startNode(config: NodeConfig, secrets: { privateKey: Hex }
       ...(gateway ? { gatewayUrl: gateway.url } : {}),
       address: account.address,
       models: provider?.models ?? [],
+      routes: provider?.routes ?? gateway!.routes,
       stop: () =>
         (stopping ??= (async () => {
           await gateway?.stop(); // the gateway's calls to providers end first

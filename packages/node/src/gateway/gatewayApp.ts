@@ -6,6 +6,7 @@ import type { CatalogModel, ModelCatalog } from './modelCatalog.ts';
 import type { NetworkCaller, NetworkCallResult } from './networkCaller.ts';
 import { gatewayError, toOpenAiError } from './openaiErrors.ts';
 import { hashEpochScoreLeaf } from '../market/epochRoot.ts';
+import { MAX_JSON_DEPTH, collectRoutes, refuseDeepJson } from '../httpGuards.ts';
 import type { PublishedEpoch } from './epochPublisher.ts';
 
 export type GatewayAppInit = {
@@ -44,6 +45,22 @@ const sampling = {
   stream: { type: ['boolean', 'null'] },
   stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
 } as const;
+
+/**
+ * The gateway's routes that answer without an API key, by the URL template fastify matched them to
+ * (HEAD as its GET). Every other route needs a key, including any route added later (`/metrics`
+ * is registered by startGateway): a route is public only by being listed here, with its reason.
+ */
+export const GATEWAY_PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  // Liveness, for load balancers and `agora` itself.
+  '/health',
+  // The scores behind the root posted on-chain: public so that anyone can check them.
+  '/scores',
+  // Verifiers sign for evidence as the audit's drawn verifier (getEvidence checks the signature).
+  '/audits/:receiptDigest/evidence',
+  // Prometheus scraping, as before keys existed; it counts requests, it serves no calls.
+  '/metrics',
+]);
 
 const now = () => Math.floor(Date.now() / 1000);
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -155,6 +172,11 @@ function abortOnDisconnect(reply: FastifyReply): AbortSignal {
  * through a channel and answered with the provider's signed receipt under `agora`. Errors use
  * OpenAI's shape, so the official clients raise their usual exceptions.
  *
+ * Every route needs `Authorization: Bearer <key>` except {@link GATEWAY_PUBLIC_ROUTES}, decided by
+ * the route matched; a JSON body nested more than {@link MAX_JSON_DEPTH} levels is refused (400
+ * `json_too_deep`); a failure of the gateway itself is a 500 `internal_error` whose detail is
+ * only logged.
+ *
  * @example
  * const app = await buildGatewayApp({ catalog, caller, store })
  * await app.listen({ port: 8080 })
@@ -168,6 +190,34 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
     // (fastify's default would turn `[null]` into `""` and `"5"` into 5).
     ajv: { customOptions: { coerceTypes: false } },
   });
+
+  collectRoutes(app);
+  // Bodies nested past MAX_JSON_DEPTH are refused before validation, hashing or forwarding.
+  refuseDeepJson(app, {
+    maxDepth: MAX_JSON_DEPTH,
+    tooDeep: (max) => gatewayError('JsonTooDeep', `The body nests objects and arrays more than ${max} levels deep; this gateway accepts ${max} at most.`),
+  });
+
+  // Authenticated by the route fastify matched, never by how the request spelled its URL: an
+  // absolute-form target (`POST http://x/v1/infer`), a percent-encoded or otherwise unusual path
+  // still matches its route, and so still needs its key. Routes are private unless listed public.
+  app.addHook('onRequest', async (request: FastifyRequest & { keyHash?: string }) => {
+    const route = request.routeOptions.url;
+    // No route matched: the not-found handler answers and serves nothing, so no key is needed to hear 404.
+    if (route === undefined || GATEWAY_PUBLIC_ROUTES.has(route)) return;
+    const header = request.headers.authorization;
+    const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+    if (!key) throw gatewayError('MissingApiKey', 'No API key: send "Authorization: Bearer <key>".');
+    const keyHash = hashApiKey(key);
+    if (!store.getApiKey(keyHash)) throw gatewayError('InvalidApiKey', 'The API key is not known to this gateway.');
+    request.keyHash = keyHash;
+  });
+  /** The caller's key; a second lock on every paid route, should a route ever be listed public by mistake. */
+  const keyOf = (request: FastifyRequest) => {
+    const keyHash = (request as FastifyRequest & { keyHash?: string }).keyHash;
+    if (!keyHash) throw gatewayError('MissingApiKey', 'No API key: send "Authorization: Bearer <key>".');
+    return keyHash;
+  };
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = toOpenAiError(err);
@@ -204,19 +254,6 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
     if (!init.getEvidence) throw gatewayError('AuditsDisabled', 'This gateway does not open audits, so it holds no evidence.');
     return init.getEvidence(request.params.receiptDigest, request.headers.authorization);
   });
-
-  // Every /v1 route needs an API key: it is what the spend limit is counted against.
-  app.addHook('onRequest', async (request: FastifyRequest & { keyHash?: string }) => {
-    // Unknown routes fall through to the 404 handler: a missing key is not the problem there.
-    if (!request.url.startsWith('/v1/') || request.routeOptions.url === undefined) return;
-    const header = request.headers.authorization;
-    const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-    if (!key) throw gatewayError('MissingApiKey', 'No API key: send "Authorization: Bearer <key>".');
-    const keyHash = hashApiKey(key);
-    if (!store.getApiKey(keyHash)) throw gatewayError('InvalidApiKey', 'The API key is not known to this gateway.');
-    request.keyHash = keyHash;
-  });
-  const keyOf = (request: FastifyRequest) => (request as FastifyRequest & { keyHash: string }).keyHash;
 
   async function resolveModel(ref: string, kind: 'language' | 'any'): Promise<CatalogModel> {
     const model = await catalog.resolve(ref);
@@ -417,7 +454,8 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
   );
 
   app.get('/v1/usage', async (request) => {
-    const record = store.getApiKey(keyOf(request))!;
+    const record = store.getApiKey(keyOf(request));
+    if (!record) throw gatewayError('InvalidApiKey', 'The API key is not known to this gateway.');
     return { object: 'agora.usage', name: record.name, spent: record.spent.toString(), spendLimit: record.spendLimit.toString() };
   });
 

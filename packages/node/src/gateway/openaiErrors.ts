@@ -12,6 +12,7 @@ const BY_CODE: Record<string, { status: number; type: string; code: string }> = 
   ModelNotSupported: { status: 400, type: 'invalid_request_error', code: 'model_not_supported' },
   InvalidRequest: { status: 400, type: 'invalid_request_error', code: 'invalid_request' },
   InvalidInput: { status: 400, type: 'invalid_request_error', code: 'invalid_input' },
+  JsonTooDeep: { status: 400, type: 'invalid_request_error', code: 'json_too_deep' },
   PayloadTooLarge: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
   NoProvider: { status: 503, type: 'server_error', code: 'no_provider' },
   GatewayCannotPay: { status: 503, type: 'server_error', code: 'gateway_cannot_pay' },
@@ -34,12 +35,20 @@ export function gatewayError(code: keyof typeof BY_CODE, message: string, option
   return Object.assign(new AgoraError(code, message, options.cause === undefined ? {} : { cause: options.cause }), { param: options.param });
 }
 
-/** Turns any error into the status and OpenAI-shaped body the gateway answers with. */
+/** What a failure of the gateway itself is answered with: its detail goes to the log only. */
+const INTERNAL_ERROR = { status: 500, body: { error: { message: 'The gateway failed to handle the request; the detail is in its log.', type: 'server_error', param: null, code: 'internal_error' } } };
+
+/**
+ * Turns any error into the status and OpenAI-shaped body the gateway answers with. Only errors the
+ * gateway words for its callers (a code it knows, or a client error) carry their own message; any
+ * other failure is a generic 500, so no internal error text leaks.
+ */
 export function toOpenAiError(err: unknown): { status: number; body: OpenAiErrorBody } {
   const e = err as Error & { statusCode?: number; code?: string; param?: string; validation?: unknown };
   if (err instanceof AgoraError) {
     const known = BY_CODE[err.code];
     const status = known?.status ?? e.statusCode ?? 500;
+    if (!known && status >= 500) return INTERNAL_ERROR;
     const message = err.shortMessage + (err.fix ? ` To fix: ${err.fix}` : '');
     return {
       status,
@@ -54,5 +63,5 @@ export function toOpenAiError(err: unknown): { status: number; body: OpenAiError
     const message = e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e instanceof SyntaxError ? `The body is not valid JSON: ${e.message}` : e.message;
     return { status: 400, body: { error: { message, type: 'invalid_request_error', param: null, code: e.validation ? 'invalid_request' : 'invalid_json' } } };
   }
-  return { status: 500, body: { error: { message: 'The gateway failed to handle the request.', type: 'server_error', param: null, code: 'internal_error' } } };
+  return INTERNAL_ERROR;
 }

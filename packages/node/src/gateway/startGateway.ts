@@ -7,6 +7,7 @@ import { isLoopbackHost, type GatewayConfig } from '../daemon/config.ts';
 import { createCleanupStack } from '../daemon/cleanupStack.ts';
 import { createChannelPool, type ChannelPool } from './channelPool.ts';
 import { buildGatewayApp } from './gatewayApp.ts';
+import { listRoutes, type HttpRoute } from '../httpGuards.ts';
 import { hashApiKey, openGatewayStore } from './gatewayStore.ts';
 import { createModelCatalog } from './modelCatalog.ts';
 import { createNetworkCaller } from './networkCaller.ts';
@@ -23,6 +24,8 @@ export type AgoraGateway = {
   url: string;
   /** The channels the gateway pays through (amounts signed, credits). */
   channels: ChannelPool['listChannels'];
+  /** Every route the API answers, as fastify matches it (public ones in GATEWAY_PUBLIC_ROUTES, the rest need a key). */
+  routes: readonly HttpRoute[];
   /** Stops taking calls and lets in-flight ones finish, then closes the store. */
   stop(): Promise<void>;
 };
@@ -144,6 +147,7 @@ export async function startGateway(init: {
     return {
       url,
       channels: () => pool.listChannels(),
+      routes: listRoutes(app),
       stop: () => (stopping ??= cleanup.undoAll()),
     };
   } catch (err) {

@@ -1,8 +1,22 @@
-import { isHex, type Hex } from 'viem';
+import { z } from 'zod';
+import type { Hex } from 'viem';
 import { AgoraError, type SignedVoucher } from '@agora/sdk';
 
 /** Header carrying a voucher on a paid call (JSON, amounts as decimal strings). */
 export const PAYMENT_HEADER = 'x-agora-voucher';
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'is not 32 bytes of hex');
+
+/**
+ * The header's JSON: exactly what {@link encodePaymentHeader} writes. Checked whole before any field
+ * is used, so `null`, an array or a wrong type is a `MalformedVoucher`, never a crash.
+ */
+const paymentHeaderSchema = z.object({
+  channelId: hex32,
+  cumulativeAmount: z.string().regex(/^\d{1,78}$/, 'is not a decimal string'),
+  requestHash: hex32,
+  signature: z.string().regex(/^0x[0-9a-fA-F]*$/, 'is not hex'),
+});
 
 /** Encodes a voucher for {@link PAYMENT_HEADER}. */
 export function encodePaymentHeader(voucher: SignedVoucher): string {
@@ -14,22 +28,23 @@ export function encodePaymentHeader(voucher: SignedVoucher): string {
  * @throws {AgoraError} `MalformedVoucher` naming the bad field.
  */
 export function decodePaymentHeader(value: string): SignedVoucher {
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(value) as Record<string, unknown>;
+    raw = JSON.parse(value);
   } catch (cause) {
     throw new AgoraError('MalformedVoucher', `The ${PAYMENT_HEADER} header is not JSON.`, { cause });
   }
-  const hex = (field: string, bytes?: number): Hex => {
-    const v = raw[field];
-    if (typeof v !== 'string' || !isHex(v) || (bytes !== undefined && v.length !== 2 + 2 * bytes)) {
-      throw new AgoraError('MalformedVoucher', `The voucher's ${field} is not ${bytes ? `${bytes} bytes of ` : ''}hex.`);
-    }
-    return v;
-  };
-  const amount = raw.cumulativeAmount;
-  if (typeof amount !== 'string' || !/^\d{1,78}$/.test(amount)) {
-    throw new AgoraError('MalformedVoucher', "The voucher's cumulativeAmount is not a decimal string.");
+  const parsed = paymentHeaderSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.');
+    const fix = `send the voucher as encodePaymentHeader writes it: {"channelId", "cumulativeAmount" (decimal string), "requestHash", "signature"}.`;
+    // Only the field and a fixed wording go back: zod's own message may quote the input.
+    if (!field) throw new AgoraError('MalformedVoucher', `The ${PAYMENT_HEADER} header is not a JSON object.`, { fix });
+    const given = (raw as Record<string, unknown>)[field];
+    const why = issue.code === 'invalid_format' ? issue.message : given === undefined ? 'is missing' : `is a ${given === null ? 'null' : typeof given}, not a string`;
+    throw new AgoraError('MalformedVoucher', `The voucher's ${field} ${why}.`, { fix });
   }
-  return { channelId: hex('channelId', 32), cumulativeAmount: BigInt(amount), requestHash: hex('requestHash', 32), signature: hex('signature') };
+  const { channelId, cumulativeAmount, requestHash, signature } = parsed.data;
+  return { channelId: channelId as Hex, cumulativeAmount: BigInt(cumulativeAmount), requestHash: requestHash as Hex, signature: signature as Hex };
 }

@@ -15,6 +15,7 @@ import {
 import type { VoucherStore } from '../store/voucherStore.ts';
 import { PAYMENT_HEADER, decodePaymentHeader } from './paymentHeader.ts';
 import type { ServedModel } from './servedModel.ts';
+import { MAX_JSON_DEPTH, collectRoutes, refuseDeepJson } from '../httpGuards.ts';
 
 export type ProviderAppInit = {
   /** The provider's client; its local account signs receipts and must be the channels' provider. */
@@ -31,9 +32,15 @@ export type ProviderAppInit = {
   logger?: FastifyBaseLogger;
 };
 
-/** How each payment failure is answered: who must act decides 401 (not your channel / forged) vs 402 (pay properly). */
-const PAYMENT_STATUS: Record<string, number> = {
+/**
+ * How each failure the provider words for its callers is answered. Payments: who must act decides
+ * 401 (not your channel / forged) vs 402 (pay properly). Any other error is a failure of the
+ * provider itself: a 500 whose detail goes to the log only.
+ */
+const ERROR_STATUS: Record<string, number> = {
   MalformedVoucher: 400,
+  JsonTooDeep: 400,
+  ChainUnavailable: 503,
   VoucherForged: 401,
   WrongChannel: 401,
   VoucherReplayed: 402,
@@ -106,14 +113,27 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
   });
 
   dropIdleConnectionsOnClose(app);
+  collectRoutes(app);
+  // Bodies nested past MAX_JSON_DEPTH are refused before validation or hashing (unpaid calls hash too, for the quote).
+  refuseDeepJson(app, {
+    maxDepth: MAX_JSON_DEPTH,
+    tooDeep: (max) => new AgoraError('JsonTooDeep', `The body nests objects and arrays more than ${max} levels deep; this provider accepts ${max} at most.`, { fix: 'send a flatter input.' }),
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err instanceof AgoraError ? (PAYMENT_STATUS[err.code] ?? (err.code === 'ChainUnavailable' ? 503 : 500)) : (err.statusCode ?? 500);
+    const known = err instanceof AgoraError && ERROR_STATUS[err.code] !== undefined;
+    const status = known ? ERROR_STATUS[err.code]! : err instanceof AgoraError ? 500 : (err.statusCode ?? 500);
+    const channel = (err as { channel?: ChannelState }).channel;
+    if (status >= 500 && !known) {
+      // The provider's own failure: its text (paths, library errors) stays in the log.
+      request.log.error({ err }, 'request failed');
+      return reply.status(500).send({ error: { code: 'InternalError', message: 'The provider failed to handle the request; the detail is in its log.', ...(channel ? { channel } : {}) } });
+    }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: err.code, status }, err.message);
-    const code = err instanceof AgoraError ? err.code : status === 413 ? 'PayloadTooLarge' : status === 400 ? 'BadRequest' : 'InternalError';
-    const channel = (err as { channel?: ChannelState }).channel;
-    void reply.status(status).send({ error: { code, message: err instanceof AgoraError ? err.shortMessage : err.message, fix: err instanceof AgoraError ? err.fix : undefined, ...(channel ? { channel } : {}) } });
+    // Fastify's own client errors (bad JSON, schema, size, content type) word the caller's mistake.
+    const code = err instanceof AgoraError ? err.code : status === 413 ? 'PayloadTooLarge' : status === 415 ? 'UnsupportedMediaType' : 'BadRequest';
+    return reply.status(status).send({ error: { code, message: err instanceof AgoraError ? err.shortMessage : err.message, fix: err instanceof AgoraError ? err.fix : undefined, ...(channel ? { channel } : {}) } });
   });
 
   app.get('/health', async () => ({ status: 'ok', provider: me.address, chainId: domain.chainId }));
@@ -217,7 +237,8 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         else if (status === 400) request.log.info({ code: (err as AgoraError).code, credit: credit?.toString() }, 'model refused the input; payment credited');
         else request.log.error({ err, credit: credit?.toString() }, 'model failed after payment; payment credited');
         const code = aborted ? 'CallAborted' : status === 400 ? 'InvalidInput' : 'ModelFailed';
-        const message = aborted ? 'The client went away before the answer.' : (err as Error).message;
+        // A refused input is the caller's to fix and says why; a model's own failure stays in the log.
+        const message = aborted ? 'The client went away before the answer.' : status === 400 ? (err as Error).message : 'The model failed to answer; the detail is in the provider’s log.';
         return {
           status,
           error: {
