@@ -29,8 +29,12 @@ export type Anvil = {
   rpcUrl: string;
   port: number;
   chainId: number;
+  /**
+   * The process that runs anvil: on Linux and macOS a small shell that ends anvil with this process
+   * (see {@link spawnWithLifeline}) and exits with anvil's status; anvil itself elsewhere.
+   */
   process: ChildProcess;
-  /** Stops the node; resolves when the process has exited. */
+  /** Stops the node; resolves when anvil has exited. */
   stop(): Promise<void>;
 };
 
@@ -77,9 +81,78 @@ export function anvilBinaryPath(): string {
   }
 }
 
+/** Where a POSIX shell runs the lifeline; Windows has none and runs anvil directly. */
+const LIFELINE_SUPPORTED = process.platform !== 'win32';
+
+/**
+ * The shell around anvil (argv: the anvil command line). Its stdin is the lifeline: a pipe whose
+ * only write end this process holds, so it reads EOF the moment this process is gone, however it
+ * went (exit, crash, SIGKILL). A watcher then kills the whole process group: anvil, the shell and
+ * itself. A SIGTERM/SIGINT/SIGHUP to the shell is passed on to anvil; the shell waits for anvil
+ * and exits with its status, so the caller's 'exit' means anvil's exit.
+ *
+ * Details that matter: the watcher starts first, so no moment exists in which anvil runs
+ * unwatched; an asynchronous list's stdin would be /dev/null, hence the lifeline goes to it through
+ * fd 3, which everything else then closes; a signal that comes before anvil's pid is known is
+ * remembered and passed on once it is; `wait` returns early when a trapped signal arrives, so it
+ * is repeated until anvil has really exited.
+ */
+const LIFELINE_SCRIPT = `
+exec 3<&0 </dev/null
+{ while read -r _; do :; done; kill -KILL 0; } <&3 >/dev/null 2>&1 &
+watcher=$!
+exec 3<&-
+anvil=
+trap 'trapped=1; [ -z "$anvil" ] || kill -TERM "$anvil" 2>/dev/null' TERM INT HUP
+"$@" &
+anvil=$!
+[ -z "$trapped" ] || kill -TERM "$anvil" 2>/dev/null
+while :; do
+  trapped=
+  wait "$anvil"
+  status=$?
+  [ -n "$trapped" ] || break
+done
+kill "$watcher" 2>/dev/null
+wait "$watcher"
+exit "$status"
+`;
+
+/**
+ * Spawns anvil so that it neither hears the terminal nor outlives this process.
+ *
+ * In its own process group (detached), a terminal's Ctrl-C, which goes to the whole foreground
+ * group, does not reach it: the caller stops it last, after the providers have redeemed against
+ * it, instead of the chain vanishing under them. A process of its own group is, however, also
+ * spared when this process dies without cleaning up (SIGKILL, a crash, a test runner killing its
+ * worker), and would keep its port; the lifeline of {@link LIFELINE_SCRIPT} ends it then.
+ */
+function spawnWithLifeline(command: string, args: string[]): ChildProcess {
+  if (!LIFELINE_SUPPORTED) return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT, 'anvil-lifeline', command, ...args], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  // Nothing is ever written: the pipe only has to stay open for as long as this process lives.
+  // An error on it (the shell gone) means nothing more than the 'exit' that follows.
+  child.stdin!.on('error', () => {});
+  return child;
+}
+
+/** Signals every process of a group, ignoring a group that is already gone. */
+function killGroup(pgid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left to kill.
+  }
+}
+
 /**
  * Starts a real EVM node (anvil) on loopback and resolves once it answers. Tests start one per
- * file so each gets clean state; `stop()` kills it.
+ * file so each gets clean state; `stop()` ends it. A terminal's Ctrl-C does not reach it (the
+ * caller decides when the chain stops), and it never outlives this process, however this process
+ * ends (see {@link spawnWithLifeline}).
  *
  * @example
  * const anvil = await startAnvil({ chainId: 31337 })
@@ -96,16 +169,15 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
   if (init.blockTime) args.push('--block-time', String(init.blockTime));
   if (init.blockTime && init.mixedMining) args.push('--mixed-mining');
   const binary = anvilCommand();
-  // Not detached, on purpose: in its own process group anvil would survive a SIGKILL of this
-  // process (and hold its port for the next start). The price: a terminal's Ctrl-C reaches anvil
-  // too, so the devnet's providers drain against a chain that is going away — harmless on a devnet,
-  // whose state dies with it. It is also killed when this process exits, however it exits.
-  const child = spawn(binary.command, [...binary.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnWithLifeline(binary.command, [...binary.args, ...args]);
   // 'close' also fires when the spawn itself failed (ENOENT, EACCES), unlike 'exit'.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const running = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  // The lifeline already ends anvil once this process is gone; killing it here as well means it
+  // is gone by the time this process's exit is seen (a test's process listing, a restart on the same port).
   const killOnExit = () => {
-    if (running()) child.kill('SIGKILL');
+    if (running() && LIFELINE_SUPPORTED) killGroup(child.pid!, 'SIGKILL');
+    else if (running()) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
   void closed.then(() => process.removeListener('exit', killOnExit));
@@ -114,8 +186,7 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
     await closed;
   };
   if (init.signal?.aborted) {
-    child.kill('SIGTERM');
-    await closed;
+    await stop();
     throw new AgoraError('Aborted', 'Starting the devnet EVM node was cancelled.');
   }
   init.signal?.addEventListener('abort', () => void stop(), { once: true });
