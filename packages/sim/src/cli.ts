@@ -2,7 +2,7 @@
 // `npm run sim -- --providers 10000 --calls 1000000`: runs the market with cheaters and the same
 // providers all honest, and prints the economics table (docs/economics.md).
 import { parseArgs } from 'node:util';
-import { defaultSimParameters, formatEconomicsReport, getEconomicsReport, simulate, type SimParameters } from './index.ts';
+import { ALL_HONEST_MIX, defaultSimParameters, formatEconomicsReport, getEconomicsReport, getEvenMix, simulate, type SimParameters } from './index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'honest-share': { type: 'string' },
     'canary-leak': { type: 'string' },
     'second-opinion': { type: 'string' },
+    rules: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -41,9 +42,10 @@ if (values.help) {
   --exploration X      router's newcomer share (0.05)
   --prefill-factor X   tolerance verification cost / generation cost (0.2)
   --tolerance-share X  share of models verified by tolerance (0.5)
-  --honest-share X     share of honest providers; the rest split evenly over the 5 cheating strategies (0.8)
+  --honest-share X     share of honest providers; the rest split evenly over the 10 cheating strategies (0.8)
   --canary-leak X      how much better than chance cheat-when-unwatched spots canaries (0)
-  --second-opinion X   share of passed audits re-checked by a panel (0.05)`);
+  --second-opinion X   share of passed audits re-checked by a panel (0.05)
+  --rules new|old      the audit court played against: issue 9's (new) or the one before (old)`);
   process.exit(0);
 }
 
@@ -63,13 +65,18 @@ const base = defaultSimParameters({
   ...(num('calls') !== undefined ? { calls: num('calls')! } : {}),
 });
 const honestShare = num('honest-share') ?? 0.8;
-const cheatShare = (1 - honestShare) / 5;
+const rules = values.rules ?? 'new';
+if (rules !== 'new' && rules !== 'old') {
+  console.error(`--rules must be "new" or "old", got "${rules}"`);
+  process.exit(2);
+}
 const parameters: SimParameters = {
   ...base,
   seed: num('seed') ?? base.seed,
   models: num('models') ?? base.models,
   callsPerSecond: num('rate') ?? base.callsPerSecond,
-  mix: { honest: honestShare, always: cheatShare, sometimes: cheatShare, unwatched: cheatShare, colluding: cheatShare, sybil: cheatShare },
+  mix: getEvenMix(honestShare),
+  rules,
   audit: { ...base.audit, baseRate: num('p') ?? base.audit.baseRate, newcomerRate: num('newcomer-p') ?? base.audit.newcomerRate, canaryRate: num('canary') ?? base.audit.canaryRate },
   slashing: { ...base.slashing, minStake: num('stake') ?? base.slashing.minStake, slashAmount: num('slash') ?? base.slashing.slashAmount },
   router: { ...base.router, explorationShare: num('exploration') ?? base.router.explorationShare },
@@ -82,12 +89,12 @@ const parameters: SimParameters = {
 const started = performance.now();
 const mixed = simulate(parameters);
 const mixedSeconds = (performance.now() - started) / 1000;
-const allHonest = simulate({ ...parameters, mix: { honest: 1, always: 0, sometimes: 0, unwatched: 0, colluding: 0, sybil: 0 } });
+const allHonest = simulate({ ...parameters, mix: ALL_HONEST_MIX });
 const totalSeconds = (performance.now() - started) / 1000;
 
 const { audit, slashing } = parameters;
 console.log(
-  `providers ${parameters.providers}, calls ${parameters.calls}, seed ${parameters.seed}, models ${parameters.models}, ${parameters.callsPerSecond} calls/s; ` +
+  `rules ${parameters.rules}; providers ${parameters.providers}, calls ${parameters.calls}, seed ${parameters.seed}, models ${parameters.models}, ${parameters.callsPerSecond} calls/s; ` +
     `p ${audit.baseRate} (newcomers ${audit.newcomerRate} for ${audit.newcomerCalls} calls), canaries ${audit.canaryRate} (newcomers ${audit.newcomerCanaryRate}); ` +
     `stake ${slashing.minStake}, slash ${slashing.slashAmount}, exploration ${parameters.router.explorationShare}, prefill factor ${parameters.prefillFactor}`,
 );

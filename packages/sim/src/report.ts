@@ -17,6 +17,10 @@ export type StrategyRow = {
   detectionPerCheat: number;
   /** Compute saved per cheat ÷ detection: the smallest slash at which cheating stops paying. */
   breakEvenSlash: number;
+  /** Audits of its bad receipts that ended without a slash (squatted, steered, stuck, overturned), per identity. */
+  escapedPerIdentity: number;
+  /** Failed audits whose slash found the stake withdrawn, per identity. */
+  dodgedPerIdentity: number;
 };
 
 export type EconomicsReport = {
@@ -27,11 +31,19 @@ export type EconomicsReport = {
   /** What those honest actors earned as verifiers (bounties + pay − compute − penalties). */
   honestVerifying: { mixed: number; allHonest: number };
   /** (audit + panel + canary work) ÷ useful work. */
-  overhead: { mixed: { audits: number; canaries: number; total: number }; allHonest: { audits: number; canaries: number; total: number } };
+  /** (audit + panel + sweep + canary work) ÷ useful work. */
+  overhead: {
+    mixed: { audits: number; sweeps: number; canaries: number; total: number };
+    allHonest: { audits: number; sweeps: number; canaries: number; total: number };
+  };
   callsToBestShare: { mixed: number | undefined; allHonest: number | undefined };
   finalBestShare: { mixed: number; allHonest: number };
+  /** Cheated organic answers buyers kept and never learnt of (no upheld failed audit covered them), ÷ organic calls. */
   undetectedCheatShare: number;
+  /** Cheated organic answers delivered at all, ÷ organic calls. */
+  cheatShare: number;
   unservedShare: number;
+  rules: string;
 };
 
 /**
@@ -61,6 +73,8 @@ export function getEconomicsReport(mixed: SimResult, allHonest: SimResult): Econ
       versusHonestPerActor: delta / t.actors,
       detectionPerCheat: detection,
       breakEvenSlash: t.cheats > 0 && detection > 0 ? t.costSaved / t.cheats / detection : Number.NaN,
+      escapedPerIdentity: t.auditsEscaped / t.identities,
+      dodgedPerIdentity: t.slashesDodged / t.identities,
     };
   });
   let honestMixed = 0;
@@ -76,10 +90,12 @@ export function getEconomicsReport(mixed: SimResult, allHonest: SimResult): Econ
   }
   const overheadOf = (r: SimResult) => ({
     audits: (r.auditWork + r.panelWork) / r.usefulWork,
+    sweeps: r.sweepWork / r.usefulWork,
     canaries: r.canaryWork / r.usefulWork,
-    total: (r.auditWork + r.panelWork + r.canaryWork) / r.usefulWork,
+    total: (r.auditWork + r.panelWork + r.sweepWork + r.canaryWork) / r.usefulWork,
   });
-  const cheats = STRATEGIES.reduce((n, s) => n + mixed.byStrategy[s].undetectedCheats, 0);
+  const undetected = STRATEGIES.reduce((n, s) => n + mixed.byStrategy[s].undetectedCheats, 0);
+  const cheats = STRATEGIES.reduce((n, s) => n + mixed.byStrategy[s].cheats - mixed.byStrategy[s].canaryCheats, 0);
   return {
     rows,
     honestIncomeRatio: honestMixed / honestAlone,
@@ -88,8 +104,10 @@ export function getEconomicsReport(mixed: SimResult, allHonest: SimResult): Econ
     overhead: { mixed: overheadOf(mixed), allHonest: overheadOf(allHonest) },
     callsToBestShare: { mixed: mixed.callsToBestShare, allHonest: allHonest.callsToBestShare },
     finalBestShare: { mixed: mixed.bestShareByWindow.at(-1) ?? 0, allHonest: allHonest.bestShareByWindow.at(-1) ?? 0 },
-    undetectedCheatShare: cheats / mixed.usefulWork,
+    undetectedCheatShare: undetected / mixed.usefulWork,
+    cheatShare: cheats / mixed.usefulWork,
     unservedShare: mixed.unserved / mixed.parameters.calls,
+    rules: mixed.parameters.rules,
   };
 }
 
@@ -99,17 +117,17 @@ const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 /** The report as the markdown the CLI prints and docs/economics.md records. */
 export function formatEconomicsReport(report: EconomicsReport): string {
   const lines = [
-    '| strategy | actors | identities | slashed | calls / identity | cheats / identity | profit / identity | profit / call | vs same actors honest | slashes / cheat | break-even slash |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| strategy | actors | identities | slashed | calls / identity | cheats / identity | profit / identity | profit / call | vs same actors honest | slashes / cheat | break-even slash | bad audits escaped / identity | slashes dodged / identity |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...report.rows.map((r) =>
-      `| ${r.strategy} | ${r.actors} | ${r.identities} | ${pct(r.caughtShare)} | ${fmt(r.callsPerIdentity, 1)} | ${fmt(r.cheatsPerIdentity, 1)} | ${fmt(r.profitPerIdentity, 4)} | ${fmt(r.profitPerCall, 5)} | ${fmt(r.versusHonestPerActor, 4)} | ${fmt(r.detectionPerCheat, 4)} | ${fmt(r.breakEvenSlash, 4)} |`,
+      `| ${r.strategy} | ${r.actors} | ${r.identities} | ${pct(r.caughtShare)} | ${fmt(r.callsPerIdentity, 1)} | ${fmt(r.cheatsPerIdentity, 1)} | ${fmt(r.profitPerIdentity, 4)} | ${fmt(r.profitPerCall, 5)} | ${fmt(r.versusHonestPerActor, 4)} | ${fmt(r.detectionPerCheat, 4)} | ${fmt(r.breakEvenSlash, 4)} | ${fmt(r.escapedPerIdentity, 2)} | ${fmt(r.dodgedPerIdentity, 2)} |`,
     ),
     '',
     `honest providers' serving income (payments − compute): ${fmt(report.honestIncome.mixed, 2)} with cheaters vs ${fmt(report.honestIncome.allHonest, 2)} in the all-honest world (ratio ${fmt(report.honestIncomeRatio, 3)}); ` +
       `as verifiers they earned ${fmt(report.honestVerifying.mixed, 2)} (bounties included) vs ${fmt(report.honestVerifying.allHonest, 2)}`,
-    `verification overhead (share of useful compute): audits ${pct(report.overhead.mixed.audits)} + canaries ${pct(report.overhead.mixed.canaries)} = ${pct(report.overhead.mixed.total)} (all-honest world: ${pct(report.overhead.allHonest.total)})`,
+    `verification overhead (share of useful compute): audits ${pct(report.overhead.mixed.audits)} + sweeps of convicted providers ${pct(report.overhead.mixed.sweeps)} + canaries ${pct(report.overhead.mixed.canaries)} = ${pct(report.overhead.mixed.total)} (all-honest world: ${pct(report.overhead.allHonest.total)})`,
     `router: organic calls until ≥ 80 % of a window goes to the best-value set: ${report.callsToBestShare.mixed ?? 'not reached'} (all-honest world: ${report.callsToBestShare.allHonest ?? 'not reached'}); share in the last window ${pct(report.finalBestShare.mixed)} (all-honest ${pct(report.finalBestShare.allHonest)})`,
-    `cheated answers buyers kept (never caught): ${pct(report.undetectedCheatShare)} of organic calls; calls no provider could take: ${pct(report.unservedShare)}`,
+    `cheated answers buyers kept without ever learning: ${pct(report.undetectedCheatShare)} of organic calls (cheated answers delivered: ${pct(report.cheatShare)}); calls no provider could take: ${pct(report.unservedShare)}`,
   ];
   return lines.join('\n');
 }

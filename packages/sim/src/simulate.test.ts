@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { getEconomicsReport } from './report.ts';
-import { defaultSimParameters, simulate, STRATEGIES } from './simulate.ts';
+import { ALL_HONEST_MIX, defaultSimParameters, simulate, STRATEGIES } from './simulate.ts';
 
 const small = defaultSimParameters({ providers: 300, calls: 20_000, seed: 7 });
-const allHonest = { ...small, mix: { honest: 1, always: 0, sometimes: 0, unwatched: 0, colluding: 0, sybil: 0 } };
+const allHonest = { ...small, mix: ALL_HONEST_MIX };
 
 describe('simulate', () => {
   const mixed = simulate(small);
@@ -34,7 +34,7 @@ describe('simulate', () => {
   });
 
   it('lets cheating pay when nobody audits and no canary is sent', () => {
-    const unwatched = simulate({ ...small, audit: { ...small.audit, baseRate: 0, newcomerRate: 0, suspectRate: 0, canaryRate: 0, newcomerCanaryRate: 0 } });
+    const unwatched = simulate({ ...small, audit: { ...small.audit, baseRate: 0, newcomerRate: 0, suspectRate: 0, canaryRate: 0, newcomerCanaryRate: 0, probationCanaryRate: 0 } });
     expect(unwatched.byStrategy.always.caught).toBe(0);
     expect(unwatched.byStrategy.always.profit).toBeGreaterThan(0);
     expect(unwatched.auditWork + unwatched.canaryWork).toBe(0);

@@ -13,6 +13,15 @@ export type AuditPolicyInit = {
   canaryRate?: number;
   /** Canary share while new (default 0.03). */
   newcomerCanaryRate?: number;
+  /**
+   * A provider's first `probationCalls` calls get canaries at `probationCanaryRate` (default 0:
+   * no probation). A canary is judged the moment it is answered, unlike an audit whose verdict
+   * takes minutes, so a cheater that cheats from its first call is stopped after a few answers
+   * instead of a few dozen; canaries look organic, so it cannot tell which calls to answer well.
+   */
+  probationCalls?: number;
+  /** Canary share during probation (default: `newcomerCanaryRate`). */
+  probationCanaryRate?: number;
 };
 
 /** The audit sampling the network applies to a provider, from its record. */
@@ -41,9 +50,11 @@ export function createAuditPolicy(init: AuditPolicyInit = {}): AuditPolicy {
     suspectRate: init.suspectRate ?? 0.25,
     canaryRate: init.canaryRate ?? 0.01,
     newcomerCanaryRate: init.newcomerCanaryRate ?? 0.03,
+    probationCalls: init.probationCalls ?? 0,
+    probationCanaryRate: init.probationCanaryRate ?? init.newcomerCanaryRate ?? 0.03,
   };
   for (const [name, value] of Object.entries(parameters)) {
-    if (name !== 'newcomerCalls' && !(value >= 0 && value <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${value}`);
+    if (name !== 'newcomerCalls' && name !== 'probationCalls' && !(value >= 0 && value <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${value}`);
   }
   const isNew = (score: ProviderScore) => getCallCount(score) < parameters.newcomerCalls;
   return {
@@ -53,6 +64,7 @@ export function createAuditPolicy(init: AuditPolicyInit = {}): AuditPolicy {
       return isNew(score) ? parameters.newcomerRate : parameters.baseRate;
     },
     getCanaryRate(score) {
+      if (getCallCount(score) < parameters.probationCalls) return parameters.probationCanaryRate;
       return isNew(score) ? parameters.newcomerCanaryRate : parameters.canaryRate;
     },
   };

@@ -29,6 +29,21 @@ export type RouterInit = {
    * is a known answer gotten wrong, so the gateway stops sending work the moment it sees one.
    */
   quarantineFailures?: boolean;
+  /**
+   * Rank newcomers with the established providers (default false). A newcomer's value is then its
+   * prior: the on-chain price and its latency quote at the prior's quality, a little below a
+   * proven provider's, so a network of thousands of providers sends its first calls to those
+   * whose public offer is best instead of to uniformly drawn ones, and observed latency and
+   * checks correct the ranking within a few calls. When false, newcomers only get the exploration
+   * share (and the cold-start share while the elite is not full).
+   */
+  rankNewcomers?: boolean;
+  /**
+   * Newcomers drawn per exploration pick; the one with the best prior value is taken (default 1:
+   * uniform). Sampling keeps a pick O(1) however many providers there are, while steering
+   * exploration to the offers worth trying first.
+   */
+  newcomerSample?: number;
 };
 
 /** An offer as the router needs it: the on-chain price and the provider's latency quote. */
@@ -46,7 +61,14 @@ export type PickParameters = {
   accept?: (provider: Address) => boolean;
 };
 
-type Entry = { score: ProviderScore; key: string; pool: 'newcomer' | 'established' | 'removed'; index: number };
+type Entry = {
+  score: ProviderScore;
+  key: string;
+  pool: 'newcomer' | 'established' | 'removed';
+  index: number;
+  /** The score's summary and the evidence count and price it was computed at (a pick reads it many times). */
+  cached: { seen: number; price: number; quality: number; sd: number; speedPerPrice: number; value: number } | undefined;
+};
 type ModelBook = { newcomers: Entry[]; established: Entry[]; elite: Entry[]; picksSinceRefresh: number; stale: boolean };
 
 /** Random candidates tried from a pool before giving up on it. */
@@ -83,6 +105,9 @@ export function createRouter(init: RouterInit = {}) {
   const refreshEvery = init.refreshEvery ?? 1000;
   const prior = init.prior ?? defaultScorePrior;
   const quarantine = init.quarantineFailures ?? true;
+  const rankNewcomers = init.rankNewcomers ?? false;
+  const newcomerSample = init.newcomerSample ?? 1;
+  if (!(Number.isInteger(newcomerSample) && newcomerSample >= 1)) throw new RangeError(`newcomerSample must be an integer >= 1, got ${newcomerSample}`);
   const usable = (entry: Entry, accept: (provider: Address) => boolean) =>
     entry.pool !== 'removed' && !(quarantine && hasFailedCheck(entry.score)) && accept(entry.score.provider);
   if (!(explorationShare >= 0 && explorationShare <= 1)) throw new RangeError(`explorationShare must be in [0, 1], got ${explorationShare}`);
@@ -123,19 +148,76 @@ export function createRouter(init: RouterInit = {}) {
     place(book, entry, 'established');
   }
 
-  /** Moves graduated newcomers out and ranks the established by posterior-mean value. */
+  /** Evidence seen so far: any new observation but a price changes it. */
+  const evidenceOf = (score: ProviderScore) =>
+    score.delivered + score.timeouts + score.auditPass + score.auditFail + score.canaryPass + score.canaryFail + score.probesUp + score.probesDown;
+
+  /** The entry's summary, recomputed only when its score has changed since the last read. */
+  function summaryOf(entry: Entry): NonNullable<Entry['cached']> {
+    const score = entry.score;
+    const seen = evidenceOf(score);
+    const cached = entry.cached;
+    if (cached && cached.seen === seen && cached.price === score.price) return cached;
+    const s = getScoreSummary(score, prior);
+    return (entry.cached = { seen, price: score.price, quality: s.quality, sd: Math.sqrt(s.qualityVariance), speedPerPrice: s.speed / score.price, value: s.value });
+  }
+
+  /** Moves graduated newcomers out and ranks the established (and newcomers, if ranked) by posterior-mean value. */
   function refresh(book: ModelBook) {
     for (let i = book.newcomers.length - 1; i >= 0; i--) {
       const entry = book.newcomers[i]!;
       if (getCallCount(entry.score) >= newcomerCalls) graduate(book, entry);
     }
-    book.elite = book.established
-      .map((entry) => ({ entry, value: getScoreSummary(entry.score, prior).value }))
-      .sort((x, y) => y.value - x.value)
-      .slice(0, eliteSize)
-      .map((x) => x.entry);
+    book.elite = topByValue(rankNewcomers ? [book.established, book.newcomers] : [book.established], eliteSize);
     book.picksSinceRefresh = 0;
     book.stale = false;
+  }
+
+  /**
+   * The `k` best entries by posterior-mean value, best first, skipping quarantined ones: a
+   * bounded min-heap, O(n log k), so a model with ten thousand providers re-ranks in a millisecond.
+   */
+  function topByValue(lists: Entry[][], k: number): Entry[] {
+    const heap: Entry[] = [];
+    const values: number[] = [];
+    const swap = (i: number, j: number) => {
+      [heap[i], heap[j]] = [heap[j]!, heap[i]!];
+      [values[i], values[j]] = [values[j]!, values[i]!];
+    };
+    const down = (i: number) => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && values[l]! < values[m]!) m = l;
+        if (r < heap.length && values[r]! < values[m]!) m = r;
+        if (m === i) return;
+        swap(i, m);
+        i = m;
+      }
+    };
+    for (const list of lists) {
+      for (const entry of list) {
+        if (quarantine && hasFailedCheck(entry.score)) continue;
+        const value = summaryOf(entry).value;
+        if (heap.length < k) {
+          heap.push(entry);
+          values.push(value);
+          for (let i = heap.length - 1; i > 0; ) {
+            const parent = (i - 1) >> 1;
+            if (values[parent]! <= values[i]!) break;
+            swap(i, parent);
+            i = parent;
+          }
+        } else if (value > values[0]!) {
+          heap[0] = entry;
+          values[0] = value;
+          down(0);
+        }
+      }
+    }
+    const order = heap.map((entry, i) => ({ entry, value: values[i]! })).sort((x, y) => y.value - x.value);
+    return order.map((x) => x.entry);
   }
 
   let spareNormal: number | undefined;
@@ -153,19 +235,21 @@ export function createRouter(init: RouterInit = {}) {
   }
 
   /** A Thompson draw of a provider's value. */
-  function sampledValue(score: ProviderScore): number {
-    const s = getScoreSummary(score, prior);
-    const quality = Math.min(1, Math.max(0, s.quality + Math.sqrt(s.qualityVariance) * normal()));
-    return (quality * s.speed) / score.price;
+  function sampledValue(entry: Entry): number {
+    const s = summaryOf(entry);
+    const quality = Math.min(1, Math.max(0, s.quality + s.sd * normal()));
+    return quality * s.speedPerPrice;
   }
 
   function bestOf(candidates: readonly Entry[], accept: (provider: Address) => boolean): Entry | undefined {
     let best: Entry | undefined;
     let bestValue = -1;
     for (const entry of candidates) {
-      if (!usable(entry, accept)) continue;
-      const value = sampledValue(entry.score);
-      if (value > bestValue) {
+      if (entry.pool === 'removed') continue;
+      const value = sampledValue(entry);
+      // Whether it can take the call is asked only of a candidate that would win: the caller's
+      // check (a busy map, a cool-down) then runs a few times per pick instead of once per elite.
+      if (value > bestValue && usable(entry, accept)) {
         best = entry;
         bestValue = value;
       }
@@ -198,11 +282,12 @@ export function createRouter(init: RouterInit = {}) {
       if (known) {
         recordObservation(known.score, { kind: 'price', price: offer.price });
         known.score.quotedLatencyMs = offer.quotedLatencyMs;
+        known.cached = undefined;
         if (known.pool === 'removed') place(book, known, getCallCount(known.score) >= newcomerCalls ? 'established' : 'newcomer');
         book.stale = true;
         return known.score;
       }
-      const entry: Entry = { score: createProviderScore(offer), key, pool: 'removed', index: -1 };
+      const entry: Entry = { score: createProviderScore(offer), key, pool: 'removed', index: -1, cached: undefined };
       entries.set(key, entry);
       place(book, entry, 'newcomer');
       return entry.score;
@@ -232,17 +317,29 @@ export function createRouter(init: RouterInit = {}) {
 
       // Until a model has a full elite, newcomers also get the share the elite cannot fill yet
       // (a cold-started network would otherwise hand all its traffic to the first graduate).
-      const share = Math.max(explorationShare, 1 - book.established.length / eliteSize);
+      // Ranked newcomers are in the elite already, so only the exploration share is needed.
+      const share = rankNewcomers ? explorationShare : Math.max(explorationShare, 1 - book.established.length / eliteSize);
       const explore = book.newcomers.length > 0 && rng() < share;
       if (explore) {
-        for (let i = 0; i < RANDOM_TRIES && book.newcomers.length > 0; i++) {
+        let best: Entry | undefined;
+        let bestValue = -1;
+        let drawn = 0;
+        for (let i = 0; i < RANDOM_TRIES * newcomerSample && drawn < newcomerSample && book.newcomers.length > 0; i++) {
           const entry = book.newcomers[Math.floor(rng() * book.newcomers.length)]!;
           if (getCallCount(entry.score) >= newcomerCalls) {
             graduate(book, entry);
             continue;
           }
-          if (usable(entry, accept)) return { provider: entry.score.provider, score: entry.score, explored: true };
+          if (!usable(entry, accept)) continue;
+          drawn++;
+          // One draw is today's uniform exploration; with more, the best prior value of the sample.
+          const value = newcomerSample === 1 ? 0 : summaryOf(entry).value;
+          if (value > bestValue) {
+            best = entry;
+            bestValue = value;
+          }
         }
+        if (best) return { provider: best.score.provider, score: best.score, explored: true };
       }
       const chosen = bestOf(book.elite, accept) ?? bestOf(randomSample(book.established), accept) ?? randomAccepted(book.newcomers, accept);
       return chosen && { provider: chosen.score.provider, score: chosen.score, explored: chosen.pool === 'newcomer' };
