@@ -22,7 +22,11 @@ export function upCommand(): Command {
     .option('--state-dir <dir>', 'where the deployment file, the generated models and the daemons’ state go', '.agora/devnet')
     .option('--log-level <level>', 'level of the daemons’ JSON logs (fatal, error, warn, info, debug)', 'warn')
     .action(async (options: { port: string; gatewayPort: string; providerPort: string; stateDir: string; logLevel: string }) => {
-      const stopRequested = onInterrupt({ onForce: 'exiting at once: the providers did not redeem what they are owed (the devnet chain goes away anyway).' });
+      const stopRequested = onInterrupt({
+        onForce: 'exiting at once: the providers did not redeem what they are owed (the devnet chain goes away anyway).',
+        // Run by npm (`npm start`), the network goes when npm goes, even if npm was killed with SIGKILL.
+        stopWithParent: process.env.npm_lifecycle_event !== undefined,
+      });
       // Ctrl-C during start-up stops it at the next step (a model build or a daemon start finishes first).
       const startup = new AbortController();
       void stopRequested.then(() => startup.abort(new Error('interrupted')));
@@ -78,8 +82,11 @@ export function upCommand(): Command {
         '',
       ];
       process.stdout.write(lines.join('\n'));
+      // anvil runs in its own process group, so a Ctrl-C does not reach it and the chain stops last,
+      // in order. Exiting before a stop was asked for is therefore a real failure; once the stop has
+      // begun, the chain's exit is part of it.
       const reason = await Promise.race([
-        stopRequested.then(() => 'signal' as const),
+        stopRequested,
         new Promise<'chain-died'>((resolve) => devnet.anvil.process.once('exit', () => resolve('chain-died'))),
       ]);
       if (reason === 'chain-died') {
@@ -87,6 +94,7 @@ export function upCommand(): Command {
         await network.stop().catch(() => {});
         process.exit(1);
       }
+      if (reason === 'parent-gone') process.stdout.write('\nnpm, which ran this network, is gone.');
       process.stdout.write('\nstopping: gateway, providers, then the chain (its state goes with it)… (Ctrl-C again to exit now)\n');
       await network.stop();
       process.stdout.write('stopped.\n');
