@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { reportAndExit } from '../program.ts';
 import { addKeyOptions, loadPrivateKey, type KeySourceOptions } from '../keys.ts';
+import { onInterrupt } from '../interrupt.ts';
 
 type NodeOptions = KeySourceOptions & { config?: string; rpcUrl?: string; deployment?: string; stateDir?: string; port?: string };
 
@@ -16,18 +17,12 @@ export function nodeCommand(): Command {
     .action(async (options: NodeOptions) => {
       // Signals are handled from the start: one asks for a drain (after start finishes, if it is
       // still starting); a second one exits at once, which loses nothing because every
-      // acknowledged voucher is on disk and the next start redeems it.
-      let requestStop!: () => void;
-      const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
-      let signals = 0;
-      const onSignal = () => {
-        signals++;
-        if (signals === 1) return requestStop();
-        process.stderr.write('exiting without draining: stored vouchers are redeemed at the next start.\n');
-        process.exit(130);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // acknowledged voucher is on disk and the next start redeems it. One Ctrl-C under
+      // `npm run agora` arrives twice (from the terminal and relayed by npm): onInterrupt counts it once.
+      const stopRequested = onInterrupt({
+        onForce: 'exiting without draining: stored vouchers are redeemed at the next start.',
+        stopWithParent: process.env.npm_lifecycle_event !== undefined,
+      });
       try {
         // Loaded here, not at the top: @agora/node pulls in the model runtimes, which every other command would pay for.
         const { loadNodeConfig, startNode } = await import('@agora/node');
