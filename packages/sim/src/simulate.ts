@@ -2,6 +2,8 @@ import type { Address, Hex } from 'viem';
 import {
   createAuditPolicy,
   getCallCount,
+  recordObservation,
+  type ScoreObservation,
   createRouter,
   defaultSlashingParameters,
   getEpochRoot,
@@ -679,15 +681,25 @@ export function simulate(parameters: SimParameters): SimResult {
     queue.push(now + (timedOut ? p.timeoutSeconds : latencyMs / 1000), { kind: 'complete', call });
   }
 
+  // One accept check for every pick (a closure per call would cost more than the pick).
+  let routeExclude: Identity | undefined;
+  const pickParameters = {
+    accept: (address: Address) => {
+      const identity = byAddress.get(address)!;
+      return identity.inFlight < identity.slots && identity !== routeExclude;
+    },
+  };
   function route(model: number, exclude: Identity | undefined): Identity | undefined {
-    const pick = router.pick(modelIds[model]!, {
-      accept: (address) => {
-        const identity = byAddress.get(address)!;
-        return identity.inFlight < identity.slots && identity !== exclude;
-      },
-    });
+    routeExclude = exclude;
+    const pick = router.pick(modelIds[model]!, pickParameters);
     return pick && byAddress.get(pick.provider);
   }
+
+  /**
+   * Evidence goes straight into the identity's score (the object the router holds): the same
+   * as `router.record` without its key lookup, which a run of millions of calls would pay each time.
+   */
+  const observe = (identity: Identity, observation: ScoreObservation) => recordObservation(identity.score, observation);
 
   /** Pays a verifier at its own cost for `work` units of re-execution. */
   function payVerification(verifier: Identity, work: number, didWork: boolean) {
@@ -833,12 +845,12 @@ export function simulate(parameters: SimParameters): SimResult {
     const { provider } = audit;
     if (audit.squatted || audit.canary) {
       // A squatted audit still reads as a pass to anyone watching the chain.
-      if (audit.squatted && vote === 'pass') router.record(provider.address, provider.modelId, { kind: 'audit', passed: true });
+      if (audit.squatted && vote === 'pass') observe(provider, { kind: 'audit', passed: true });
       return;
     }
     if (vote === 'fail') {
-      router.record(provider.address, provider.modelId, { kind: 'audit', passed: false });
-    } else for (let i = 0; i < audit.count; i++) router.record(provider.address, provider.modelId, { kind: 'audit', passed: true });
+      observe(provider, { kind: 'audit', passed: false });
+    } else for (let i = 0; i < audit.count; i++) observe(provider, { kind: 'audit', passed: true });
   }
 
   function onVerdict(audit: Audit) {
@@ -1024,7 +1036,7 @@ export function simulate(parameters: SimParameters): SimResult {
     const { identity } = call;
     identity.inFlight--;
     if (call.timedOut) {
-      router.record(identity.address, identity.modelId, { kind: 'timeout' });
+      observe(identity, { kind: 'timeout' });
       if (call.canary) return;
       if (call.attempt + 1 < p.maxAttempts) {
         const next = route(identity.model, identity);
@@ -1033,7 +1045,7 @@ export function simulate(parameters: SimParameters): SimResult {
       unserved++;
       return;
     }
-    router.record(identity.address, identity.modelId, { kind: 'delivered', latencyMs: call.latencyMs });
+    observe(identity, { kind: 'delivered', latencyMs: call.latencyMs });
     const t = totals[identity.strategy];
     const fullCost = identity.costPerCall;
     const spent = call.cheated ? fullCost * p.cheatCostFactor : fullCost;
@@ -1051,7 +1063,7 @@ export function simulate(parameters: SimParameters): SimResult {
       if (call.cheated) t.canaryCheats++;
       canaryWork++;
       treasury.canaryPay += identity.price;
-      router.record(identity.address, identity.modelId, { kind: 'canary', passed: !call.cheated });
+      observe(identity, { kind: 'canary', passed: !call.cheated });
       if (call.cheated) {
         // The canary service knows the answer: it opens the audit that gets the provider slashed.
         openAudit(identity, { count: 1, bad: 1 }, true);

@@ -246,6 +246,11 @@ export function createRouter(init: RouterInit = {}) {
     let bestValue = -1;
     for (const entry of candidates) {
       if (entry.pool === 'removed') continue;
+      // A draw above four standard deviations happens once in 30,000: an entry whose value could
+      // not beat the best so far even then is skipped without a draw. Most of an elite is
+      // proven (small variance), so a pick samples a handful of the 64.
+      const s = summaryOf(entry);
+      if (Math.min(1, s.quality + 4 * s.sd) * s.speedPerPrice <= bestValue) continue;
       const value = sampledValue(entry);
       // Whether it can take the call is asked only of a candidate that would win: the caller's
       // check (a busy map, a cool-down) then runs a few times per pick instead of once per elite.
