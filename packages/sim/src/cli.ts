@@ -23,6 +23,9 @@ const { values } = parseArgs({
     'canary-leak': { type: 'string' },
     'second-opinion': { type: 'string' },
     rules: { type: 'string' },
+    'probation-canary': { type: 'string' },
+    patience: { type: 'string' },
+    'no-sweep': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -45,7 +48,10 @@ if (values.help) {
   --honest-share X     share of honest providers; the rest split evenly over the 10 cheating strategies (0.8)
   --canary-leak X      how much better than chance cheat-when-unwatched spots canaries (0)
   --second-opinion X   share of passed audits re-checked by a panel (0.05)
-  --rules new|old      the audit court played against: issue 9's (new) or the one before (old)`);
+  --rules new|old      the audit court played against: issue 9's (new) or the one before (old)
+  --probation-canary X canary share of a provider's first 10 calls (0.25)
+  --patience N         honest calls a court attacker serves before it cheats (0)
+  --no-sweep           do not audit a convicted provider's other held receipts`);
   process.exit(0);
 }
 
@@ -77,7 +83,9 @@ const parameters: SimParameters = {
   callsPerSecond: num('rate') ?? base.callsPerSecond,
   mix: getEvenMix(honestShare),
   rules,
-  audit: { ...base.audit, baseRate: num('p') ?? base.audit.baseRate, newcomerRate: num('newcomer-p') ?? base.audit.newcomerRate, canaryRate: num('canary') ?? base.audit.canaryRate },
+  attack: { ...base.attack, patienceCalls: num('patience') ?? base.attack.patienceCalls },
+  sweepAfterConviction: !values['no-sweep'],
+  audit: { ...base.audit, probationCanaryRate: num('probation-canary') ?? base.audit.probationCanaryRate, baseRate: num('p') ?? base.audit.baseRate, newcomerRate: num('newcomer-p') ?? base.audit.newcomerRate, canaryRate: num('canary') ?? base.audit.canaryRate },
   slashing: { ...base.slashing, minStake: num('stake') ?? base.slashing.minStake, slashAmount: num('slash') ?? base.slashing.slashAmount },
   router: { ...base.router, explorationShare: num('exploration') ?? base.router.explorationShare },
   prefillFactor: num('prefill-factor') ?? base.prefillFactor,
@@ -95,7 +103,8 @@ const totalSeconds = (performance.now() - started) / 1000;
 const { audit, slashing } = parameters;
 console.log(
   `rules ${parameters.rules}; providers ${parameters.providers}, calls ${parameters.calls}, seed ${parameters.seed}, models ${parameters.models}, ${parameters.callsPerSecond} calls/s; ` +
-    `p ${audit.baseRate} (newcomers ${audit.newcomerRate} for ${audit.newcomerCalls} calls), canaries ${audit.canaryRate} (newcomers ${audit.newcomerCanaryRate}); ` +
+    `p ${audit.baseRate} (newcomers ${audit.newcomerRate} for ${audit.newcomerCalls} calls), canaries ${audit.canaryRate} (newcomers ${audit.newcomerCanaryRate}, first ${audit.probationCalls} calls ${audit.probationCanaryRate}); ` +
+    `batches of ${parameters.court.batchSize}, sweep ${parameters.sweepAfterConviction ? 'on' : 'off'}; ` +
     `stake ${slashing.minStake}, slash ${slashing.slashAmount}, exploration ${parameters.router.explorationShare}, prefill factor ${parameters.prefillFactor}`,
 );
 console.log(formatEconomicsReport(getEconomicsReport(mixed, allHonest)));

@@ -26,4 +26,17 @@ describe('audit policy', () => {
   it('refuses rates outside [0, 1]', () => {
     expect(() => createAuditPolicy({ baseRate: 1.5 })).toThrow(RangeError);
   });
+
+  it('sends a provider on probation canaries at the probation rate for its first calls only', () => {
+    const probation = createAuditPolicy({ newcomerCalls: 5, newcomerCanaryRate: 0.04, canaryRate: 0.01, probationCalls: 2, probationCanaryRate: 0.5 });
+    const s = score();
+    expect(probation.getCanaryRate(s)).toBe(0.5);
+    recordObservation(s, { kind: 'delivered', latencyMs: 1 });
+    expect(probation.getCanaryRate(s)).toBe(0.5);
+    recordObservation(s, { kind: 'timeout' });
+    expect(probation.getCanaryRate(s)).toBe(0.04);
+    // Off by default: today's rates.
+    expect(policy.parameters.probationCalls).toBe(0);
+    expect(policy.getCanaryRate(score())).toBe(0.04);
+  });
 });

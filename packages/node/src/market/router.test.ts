@@ -101,4 +101,35 @@ describe('router', () => {
       else expect(picks).toBeGreaterThan(100);
     }
   });
+
+  it('explores the best public offers first when sampling newcomers', () => {
+    const picks = (newcomerSample: number) => {
+      const router = createRouter({ explorationShare: 1, rng: seeded(7), newcomerCalls: 1000, newcomerSample });
+      // Same quote; provider i charges 1000 + i, so a lower index is a better offer.
+      for (let i = 1; i <= 200; i++) router.addOffer({ provider: addr(i), modelId, price: 1000 + 10 * i, quotedLatencyMs: 500 });
+      let cheapest = 0;
+      for (let call = 0; call < 400; call++) if (Number.parseInt(router.pick(modelId)!.provider, 16) <= 20) cheapest++;
+      return cheapest;
+    };
+    // Uniform exploration sends about a tenth of the picks to the best tenth; a sample of 16 most.
+    expect(picks(1)).toBeLessThan(80);
+    expect(picks(16)).toBeGreaterThan(200);
+    expect(() => createRouter({ newcomerSample: 0 })).toThrow(RangeError);
+  });
+
+  it('ranks newcomers by their offer when asked, so a cold start goes to the best offers', () => {
+    const bestShare = (rankNewcomers: boolean) => {
+      const router = createRouter({ explorationShare: 0, rng: seeded(8), eliteSize: 8, rankNewcomers });
+      for (let i = 1; i <= 200; i++) router.addOffer({ provider: addr(i), modelId, price: 1000 + 10 * i, quotedLatencyMs: 500 });
+      let best = 0;
+      for (let call = 0; call < 400; call++) {
+        const pick = router.pick(modelId)!;
+        router.record(pick.provider, modelId, { kind: 'delivered', latencyMs: 500 });
+        if (Number.parseInt(pick.provider, 16) <= 20) best++;
+      }
+      return best;
+    };
+    expect(bestShare(false)).toBeLessThan(100);
+    expect(bestShare(true)).toBeGreaterThan(360);
+  });
 });
