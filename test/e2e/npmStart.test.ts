@@ -53,16 +53,16 @@ function processTree(pid: number): { pid: number; ppid: number; args: string }[]
   return rows.filter((row) => tree.has(row.pid) && !row.stat.startsWith('Z')).map(({ pid, ppid, args }) => ({ pid, ppid, args }));
 }
 
-/** Which of `pids` are still alive (zombies, which hold nothing, count as gone). */
-function stillAlive(pids: number[]): string[] {
+/** Which of `processes` are still alive, by pid and command line (a reused pid is another process; zombies hold nothing). */
+function stillAlive(processes: { pid: number; args: string }[]): string[] {
   const live = new Set(
-    execFileSync('ps', ['-eo', 'pid=,stat='], { encoding: 'utf8' })
+    execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' })
       .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter(([, stat]) => stat !== undefined && !stat.startsWith('Z'))
-      .map(([p]) => Number(p)),
+      .map((line) => /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line))
+      .filter((m) => m !== null && !m[2]!.startsWith('Z'))
+      .map((m) => `${m![1]} ${m![3]}`),
   );
-  return pids.filter((p) => live.has(p)).map(String);
+  return processes.map((p) => `${p.pid} ${p.args}`).filter((p) => live.has(p));
 }
 
 /** Whether something accepts connections on the loopback port. */
@@ -74,11 +74,11 @@ function isListening(port: number): Promise<boolean> {
   });
 }
 
-/** Kills whatever of a test's processes is left after a failure, so no network outlives the run. */
-function killLeftovers(pids: number[]) {
-  for (const p of stillAlive(pids)) {
+/** Kills whatever of a test's own processes is left after a failure, so no network outlives the run. */
+function killLeftovers(processes: { pid: number; args: string }[]) {
+  for (const p of stillAlive(processes)) {
     try {
-      process.kill(Number(p), 'SIGKILL');
+      process.kill(Number(p.split(' ')[0]), 'SIGKILL');
     } catch {
       // gone meanwhile
     }
@@ -220,7 +220,7 @@ describe('npm start + the official openai client', () => {
     // The shell sees a clean exit: the script stopped in order and exited 0, and npm says so.
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     // The chain stopped last, and before the network said "stopped.": nothing of it is left.
-    expect(stillAlive(processes.map((p) => p.pid))).toEqual([]);
+    expect(stillAlive(processes)).toEqual([]);
     expect(await isListening(rpcPort)).toBe(false);
   });
 });
@@ -229,21 +229,20 @@ describe('npm start + the official openai client', () => {
 // network must notice on its own that npm is gone, stop, and take anvil with it.
 describe('npm start killed with SIGKILL', () => {
   let killed: ReturnType<typeof startNpm>;
-  let pids: number[] = [];
-  afterAll(() => killLeftovers(pids));
+  let processes: { pid: number; args: string }[] = [];
+  afterAll(() => killLeftovers(processes));
 
   it('leaves no anvil and nothing else running', async () => {
     killed = startNpm();
     await killed.up;
-    const processes = processTree(killed.child.pid!);
-    pids = processes.map((p) => p.pid);
+    processes = processTree(killed.child.pid!);
     expect(processes.map((p) => p.args).join('\n')).toMatch(/anvil --host/);
     const rpcPort = Number(/RPC URL\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(killed.output())![1]);
     expect(await isListening(rpcPort)).toBe(true);
 
     process.kill(killed.child.pid!, 'SIGKILL'); // npm alone, as `kill -9 <pid>` does
     await killed.closed; // every process that held npm's output has exited
-    expect(stillAlive(pids.filter((p) => p !== killed.child.pid))).toEqual([]);
+    expect(stillAlive(processes)).toEqual([]);
     expect(await isListening(rpcPort)).toBe(false);
     expect(killed.output()).toContain('stopped.');
     expect(killed.output()).not.toMatch(/error/i);
