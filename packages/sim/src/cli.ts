@@ -42,7 +42,7 @@ if (values.help) {
   --canary X           canary calls per organic call, established providers (0.01)
   --stake X            minimum stake, tokens (100)
   --slash X            slash per confirmed cheat, tokens (50)
-  --exploration X      router's newcomer share (0.05)
+  --exploration X      router's newcomer share (0.03)
   --prefill-factor X   tolerance verification cost / generation cost (0.2)
   --tolerance-share X  share of models verified by tolerance (0.5)
   --honest-share X     share of honest providers; the rest split evenly over the 10 cheating strategies (0.8)
