@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditCourtParameters, DeploymentParameters } from '../../deployment.ts';
 import { defaultAuditCourtParameters, defaultDeploymentParameters, validateDeploymentParameters } from './deployAgora.ts';
 
-const valid = { ...defaultDeploymentParameters, audit: { ...defaultAuditCourtParameters } };
-type Audit = typeof valid.audit & { drawTimeout?: bigint };
+type Audit = AuditCourtParameters & { drawTimeout?: bigint };
+type Top = Omit<DeploymentParameters, 'treasury' | 'auditCourt' | 'audit'>;
+const valid: Top & { audit: Audit } = { ...defaultDeploymentParameters, audit: { ...defaultAuditCourtParameters } };
 
 /** The refusal for `valid` with `change` applied, or 'accepted'. */
-function refusal(change: { top?: Partial<typeof valid>; audit?: Partial<Audit> }): string {
+function refusal(change: { top?: Partial<Top>; audit?: Partial<Audit> }): string {
   try {
     validateDeploymentParameters({ ...valid, ...change.top, audit: { ...valid.audit, ...change.audit } });
     return 'accepted';
