@@ -11,9 +11,10 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 
 /// @title JobMarket
-/// @notice The slow path: one-off jobs paid from escrow. A buyer escrows at most `maxPrice`; a
-/// staked provider offering the model accepts at its offer price, then either delivers an output
-/// hash with a signed receipt or reports a failure. A failure refunds the buyer in full and pays the
+/// @notice The slow path: one-off jobs paid from escrow. A buyer escrows `maxPrice` and the job's
+/// price is fixed when it opens: the named provider's offer then, or, for a job any provider may
+/// take, `maxPrice` itself. A staked provider offering the model at or below that price accepts it,
+/// then either delivers an output hash with a signed receipt or reports a failure. A failure refunds the buyer in full and pays the
 /// provider nothing. A delivery is paid after a challenge window. If nothing is delivered by the
 /// deadline, the buyer reclaims the escrow. Each job settles exactly once.
 contract JobMarket is Settlement, EIP712 {
@@ -31,8 +32,10 @@ contract JobMarket is Settlement, EIP712 {
         Cancelled
     }
 
-    /// @notice A job. `price` is the accepted offer price, at most `maxPrice`; `royaltyBps` caps the
-    /// model royalty at its rate when the job was accepted. Fields are ordered to pack into six
+    /// @notice A job. `price` is what the provider is paid, fixed at open and at most `maxPrice`, so a
+    /// provider cannot raise its offer around the accept (issue 9, finding 7); `royaltyBps` caps the
+    /// model royalty at its rate when the job was accepted, at most the accepting provider's
+    /// `maxRoyaltyBps`. Fields are ordered to pack into six
     /// storage slots (opening a job writes five of them).
     struct Job {
         address buyer;
@@ -49,7 +52,8 @@ contract JobMarket is Settlement, EIP712 {
         bytes32 outputHash;
     }
 
-    /// @notice Arguments of `openJob`. `provider` zero lets any eligible provider accept.
+    /// @notice Arguments of `openJob`. `provider` zero lets any eligible provider accept, at
+    /// `maxPrice`; a named provider is paid its offer at open, which must be at most `maxPrice`.
     /// `inputURI` says where the provider fetches the input whose hash is `inputHash`.
     struct OpenJobParams {
         bytes32 modelId;
@@ -78,10 +82,11 @@ contract JobMarket is Settlement, EIP712 {
         bytes32 inputHash,
         string inputURI,
         uint256 maxPrice,
+        uint256 price,
         address provider,
         uint64 deadline
     );
-    /// @notice Emitted when a provider accepts a job at `price`.
+    /// @notice Emitted when a provider accepts a job at `price` (the price fixed at open).
     event JobAccepted(uint256 indexed jobId, address indexed provider, uint256 price);
     /// @notice Emitted when a provider delivers; the receipt is evidence for audits.
     event JobDelivered(uint256 indexed jobId, bytes32 outputHash, bytes receipt);
@@ -110,7 +115,8 @@ contract JobMarket is Settlement, EIP712 {
     error JobMarketDeadlineNotPassed(uint256 jobId, uint64 deadline);
     /// @notice The provider is not active or has no offer for the job's model.
     error JobMarketProviderUnavailable(address provider, bytes32 modelId);
-    /// @notice The provider's offer costs more than the buyer escrowed.
+    /// @notice The provider's offer costs more than the job pays (its `maxPrice` at open, its fixed
+    /// price at accept).
     error JobMarketPriceTooHigh(uint256 jobId, uint256 price, uint256 maxPrice);
     /// @notice The receipt was not signed by the job's provider.
     error JobMarketInvalidReceipt(uint256 jobId, address recovered);
@@ -118,8 +124,12 @@ contract JobMarket is Settlement, EIP712 {
     error JobMarketChallengeWindowOpen(uint256 jobId, uint256 endsAt);
     /// @notice The output hash is zero.
     error JobMarketEmptyOutput(uint256 jobId);
+    /// @notice `challengeWindow` must be above zero: with none, a delivery is paid out in its own
+    /// block, before any audit can dispute it.
+    error JobMarketInvalidChallengeWindow(uint64 challengeWindow);
 
-    /// @param challengeWindow_ Seconds between delivery and payout, for audits to dispute.
+    /// @param challengeWindow_ Seconds between delivery and payout, for audits to dispute; must be
+    /// above zero.
     constructor(
         IERC20 token_,
         IProviderRegistry providerRegistry_,
@@ -131,18 +141,30 @@ contract JobMarket is Settlement, EIP712 {
         Settlement(token_, providerRegistry_, modelRegistry_, treasury_, protocolFeeBps_)
         EIP712("Agora JobMarket", "1")
     {
+        if (challengeWindow_ == 0) revert JobMarketInvalidChallengeWindow(challengeWindow_);
         _challengeWindow = challengeWindow_;
     }
 
     // ---------------------------------------------------------------- buyer actions
 
-    /// @notice Opens a job and escrows `maxPrice` from the caller (needs approval).
+    /// @notice Opens a job and escrows `maxPrice` from the caller (needs approval). The price is
+    /// fixed now: a named provider's current offer (reverts if it has none, is inactive, or asks
+    /// more than `maxPrice`), else `maxPrice`. Whatever is escrowed above it comes back at payout.
     /// @return jobId The new job's id (ids start at 1).
     function openJob(OpenJobParams calldata params) external nonReentrant returns (uint256 jobId) {
         if (params.maxPrice == 0) revert SettlementZeroAmount();
         if (params.deadline <= block.timestamp) revert JobMarketInvalidDeadline(params.deadline, block.timestamp);
         if (!_modelRegistry.modelExists(params.modelId)) revert SettlementUnknownModel(params.modelId);
         jobId = ++_jobCount;
+        uint256 price = params.maxPrice;
+        if (params.provider != address(0)) {
+            bool offered;
+            (price, offered) = _providerRegistry.getOfferPrice(params.provider, params.modelId);
+            if (!offered || !_providerRegistry.isActive(params.provider)) {
+                revert JobMarketProviderUnavailable(params.provider, params.modelId);
+            }
+            if (price > params.maxPrice) revert JobMarketPriceTooHigh(jobId, price, params.maxPrice);
+        }
         _jobs[jobId] = Job({
             buyer: msg.sender,
             deadline: params.deadline,
@@ -154,7 +176,8 @@ contract JobMarket is Settlement, EIP712 {
             modelId: params.modelId,
             inputHash: params.inputHash,
             maxPrice: SafeCast.toUint128(params.maxPrice),
-            price: 0,
+            // Cannot truncate: price <= maxPrice, which fits a uint128 (checked just above).
+            price: uint128(price),
             outputHash: bytes32(0)
         });
         _totalEscrowed += params.maxPrice;
@@ -165,6 +188,7 @@ contract JobMarket is Settlement, EIP712 {
             params.inputHash,
             params.inputURI,
             params.maxPrice,
+            price,
             params.provider,
             params.deadline
         );
@@ -200,21 +224,24 @@ contract JobMarket is Settlement, EIP712 {
 
     // ---------------------------------------------------------------- provider actions
 
-    /// @notice Accepts an open job at the caller's offer price for its model.
-    function acceptJob(uint256 jobId) external {
+    /// @notice Accepts an open job at the price fixed when it opened; the caller's offer for the
+    /// model must be at most that price. Snapshots the model's royalty rate as the job's cap.
+    /// @param maxRoyaltyBps The highest royalty rate the provider agrees to pay from its share;
+    /// reverts `SettlementRoyaltyAboveMax` when the model's rate is above it.
+    function acceptJob(uint256 jobId, uint16 maxRoyaltyBps) external {
         Job storage job = _existing(jobId);
         if (job.status != JobStatus.Open) revert JobMarketInvalidStatus(jobId, job.status);
         if (job.provider != address(0) && job.provider != msg.sender) revert JobMarketNotProvider(jobId, msg.sender);
         if (block.timestamp > job.deadline) revert JobMarketDeadlinePassed(jobId, job.deadline);
-        (uint256 price, bool offered) = _providerRegistry.getOfferPrice(msg.sender, job.modelId);
+        (uint256 offer, bool offered) = _providerRegistry.getOfferPrice(msg.sender, job.modelId);
         if (!offered || !_providerRegistry.isActive(msg.sender)) {
             revert JobMarketProviderUnavailable(msg.sender, job.modelId);
         }
-        if (price > job.maxPrice) revert JobMarketPriceTooHigh(jobId, price, job.maxPrice);
+        // The offer now only says whether the provider takes the job; it never sets the price.
+        uint256 price = job.price;
+        if (offer > price) revert JobMarketPriceTooHigh(jobId, offer, price);
+        job.royaltyBps = _agreedRoyaltyBps(job.modelId, maxRoyaltyBps);
         job.provider = msg.sender;
-        // Cannot truncate: price <= maxPrice, which is a uint128.
-        job.price = uint128(price);
-        job.royaltyBps = _currentRoyaltyBps(job.modelId);
         job.status = JobStatus.Accepted;
         emit JobAccepted(jobId, msg.sender, price);
     }
@@ -267,7 +294,7 @@ contract JobMarket is Settlement, EIP712 {
         _totalEscrowed -= escrow;
         uint256 providerShare = _splitPayment(job.modelId, price, job.royaltyBps);
         _credit(job.provider, providerShare);
-        // Cannot underflow: acceptJob checked price <= maxPrice.
+        // Cannot underflow: openJob fixed price <= maxPrice.
         uint256 buyerRefund;
         unchecked {
             buyerRefund = escrow - price;

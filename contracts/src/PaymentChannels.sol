@@ -29,7 +29,9 @@ contract PaymentChannels is Settlement, EIP712 {
     }
 
     /// @notice A channel. `signer` signs vouchers for the buyer (the buyer itself or a hot key).
-    /// `royaltyBps` caps the model royalty at its rate when the channel opened. Fields are ordered
+    /// `royaltyBps` caps the model royalty at its rate when the channel opened (at most the buyer's
+    /// `maxRoyaltyBps`; the provider's node refuses vouchers on a channel whose rate it does not
+    /// accept). Fields are ordered
     /// to pack into five storage slots; a redeem rewrites only one.
     struct Channel {
         address buyer;
@@ -96,8 +98,12 @@ contract PaymentChannels is Settlement, EIP712 {
     error PaymentChannelsChallengeOver(bytes32 channelId, uint64 closesAt);
     /// @notice The challenge period is still running; the buyer must wait until `closesAt`.
     error PaymentChannelsChallengeRunning(bytes32 channelId, uint64 closesAt);
+    /// @notice `challengePeriod` must be above zero: with none, a buyer could close right after being
+    /// served and take back the whole deposit before the provider can redeem.
+    error PaymentChannelsInvalidChallengePeriod(uint64 challengePeriod);
 
-    /// @param challengePeriod_ Seconds the provider has to redeem after a buyer starts a unilateral close.
+    /// @param challengePeriod_ Seconds the provider has to redeem after a buyer starts a unilateral
+    /// close; must be above zero.
     constructor(
         IERC20 token_,
         IProviderRegistry providerRegistry_,
@@ -109,21 +115,26 @@ contract PaymentChannels is Settlement, EIP712 {
         Settlement(token_, providerRegistry_, modelRegistry_, treasury_, protocolFeeBps_)
         EIP712("Agora PaymentChannels", "1")
     {
+        if (challengePeriod_ == 0) revert PaymentChannelsInvalidChallengePeriod(challengePeriod_);
         _challengePeriod = challengePeriod_;
     }
 
     // ---------------------------------------------------------------- buyer actions
 
     /// @notice Opens a channel to `provider` for `modelId` with `deposit` tokens (needs approval).
+    /// The model's royalty rate now is snapshotted as the channel's cap.
     /// @param signer Key that signs vouchers; zero means the buyer signs them.
+    /// @param maxRoyaltyBps The highest royalty rate the buyer agreed to (e.g. the rate in the
+    /// provider's quote); reverts `SettlementRoyaltyAboveMax` when the model's rate is above it.
     /// @return channelId The new channel's id.
-    function openChannel(address provider, bytes32 modelId, uint256 deposit, address signer)
+    function openChannel(address provider, bytes32 modelId, uint256 deposit, address signer, uint16 maxRoyaltyBps)
         external
         nonReentrant
         returns (bytes32 channelId)
     {
         if (deposit == 0) revert SettlementZeroAmount();
         if (!_modelRegistry.modelExists(modelId)) revert SettlementUnknownModel(modelId);
+        uint16 royaltyBps = _agreedRoyaltyBps(modelId, maxRoyaltyBps);
         (, bool offered) = _providerRegistry.getOfferPrice(provider, modelId);
         if (!offered || !_providerRegistry.isActive(provider)) {
             revert PaymentChannelsProviderUnavailable(provider, modelId);
@@ -133,7 +144,7 @@ contract PaymentChannels is Settlement, EIP712 {
             buyer: msg.sender,
             closesAt: 0,
             status: ChannelStatus.Open,
-            royaltyBps: _currentRoyaltyBps(modelId),
+            royaltyBps: royaltyBps,
             provider: provider,
             signer: signer == address(0) ? msg.sender : signer,
             modelId: modelId,

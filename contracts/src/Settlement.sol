@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 
@@ -40,6 +41,9 @@ abstract contract Settlement is ReentrancyGuard {
     error SettlementZeroAmount();
     /// @notice The model is not in the ModelRegistry.
     error SettlementUnknownModel(bytes32 modelId);
+    /// @notice The model's royalty is above the rate the caller agreed to (the publisher raised it
+    /// after the caller read it): nothing is opened or accepted at the higher rate.
+    error SettlementRoyaltyAboveMax(bytes32 modelId, uint16 royaltyBps, uint16 maxRoyaltyBps);
 
     constructor(
         IERC20 token_,
@@ -103,7 +107,8 @@ abstract contract Settlement is ReentrancyGuard {
         return _protocolFeeBps;
     }
 
-    /// @notice How a payment of `amount` for `modelId` is split under the model's current royalty.
+    /// @notice How a payment of `amount` for `modelId` is split under the model's current royalty:
+    /// the protocol fee rounded up, the royalty rounded down, the provider the rest.
     function quoteSplit(bytes32 modelId, uint256 amount)
         public
         view
@@ -124,15 +129,22 @@ abstract contract Settlement is ReentrancyGuard {
         uint16 royaltyBps;
         (royaltyReceiver, royaltyBps) = _modelRegistry.getRoyalty(modelId);
         if (royaltyBps > maxRoyaltyBps) royaltyBps = maxRoyaltyBps;
-        fee = (amount * _protocolFeeBps) / BPS;
-        royalty = (amount * royaltyBps) / BPS;
-        // Cannot underflow: fee ≤ 10% and royalty ≤ 30% of amount (bounded at deploy and in ModelRegistry).
+        // The fee rounds up so that no payment, however small, skips it (rounding down made every
+        // payment below BPS / feeBps base units free of fee). The royalty rounds down: only one
+        // part may round up if the parts are to add up to the amount exactly.
+        fee = Math.mulDiv(amount, _protocolFeeBps, BPS, Math.Rounding.Ceil);
+        royalty = Math.mulDiv(amount, royaltyBps, BPS);
+        // Cannot underflow: fee + royalty <= ceil(amount * (feeBps + royaltyBps) / BPS) <= amount,
+        // as feeBps <= 10% (bounded at deploy) and royaltyBps <= 30% (bounded in ModelRegistry).
         providerShare = amount - fee - royalty;
     }
 
-    /// @dev The model's royalty rate now, to be stored as the cap of a channel or job.
-    function _currentRoyaltyBps(bytes32 modelId) internal view returns (uint16 bps) {
+    /// @dev The model's royalty rate now, to be stored as the cap of a channel or job; reverts when
+    /// it is above `maxRoyaltyBps`, the rate the caller saw and agreed to, so a publisher who raises
+    /// the royalty just before an open or accept lands cannot bind the parties to the new rate.
+    function _agreedRoyaltyBps(bytes32 modelId, uint16 maxRoyaltyBps) internal view returns (uint16 bps) {
         (, bps) = _modelRegistry.getRoyalty(modelId);
+        if (bps > maxRoyaltyBps) revert SettlementRoyaltyAboveMax(modelId, bps, maxRoyaltyBps);
     }
 
     function _credit(address account, uint256 amount) internal {

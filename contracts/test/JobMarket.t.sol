@@ -64,10 +64,12 @@ contract JobMarketTest is AgoraFixture {
         jobId = jobs.openJob(_params(maxPrice, designated, deadline));
     }
 
+    /// @dev A job naming `provider`, so its price is fixed at open to the provider's offer (PRICE)
+    /// and MAX_PRICE - PRICE of the escrow comes back at payout.
     function _accepted() internal returns (uint256 jobId) {
-        jobId = _open();
+        jobId = _open(MAX_PRICE, provider);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function _delivered() internal returns (uint256 jobId) {
@@ -175,7 +177,7 @@ contract JobMarketTest is AgoraFixture {
 
     function test_OpenJob_EscrowsMaxPriceAndRecordsJob() public {
         vm.expectEmit(address(jobs));
-        emit JobMarket.JobOpened(1, buyer, modelId, INPUT_HASH, INPUT_URI, MAX_PRICE, provider, deadline);
+        emit JobMarket.JobOpened(1, buyer, modelId, INPUT_HASH, INPUT_URI, MAX_PRICE, PRICE, provider, deadline);
         vm.prank(buyer);
         uint256 jobId = jobs.openJob(_params(MAX_PRICE, provider, deadline));
 
@@ -191,7 +193,7 @@ contract JobMarketTest is AgoraFixture {
         assertEq(job.modelId, modelId);
         assertEq(job.inputHash, INPUT_HASH);
         assertEq(job.maxPrice, MAX_PRICE);
-        assertEq(job.price, 0);
+        assertEq(job.price, PRICE, "fixed at open: the named provider's offer");
         assertEq(job.deadline, deadline);
         assertEq(job.deliveredAt, 0);
         assertEq(uint8(job.status), uint8(JobMarket.JobStatus.Open));
@@ -395,16 +397,17 @@ contract JobMarketTest is AgoraFixture {
 
     // ---------------------------------------------------------------- acceptJob
 
-    function test_AcceptJob_ByAnyProviderAtOfferPrice() public {
+    function test_AcceptJob_ByAnyProviderAtThePriceTheBuyerNamed() public {
         uint256 jobId = _open();
+        assertEq(jobs.getJob(jobId).price, MAX_PRICE, "a job open to any provider pays maxPrice");
         vm.expectEmit(address(jobs));
-        emit JobMarket.JobAccepted(jobId, otherProvider, PRICE);
+        emit JobMarket.JobAccepted(jobId, otherProvider, MAX_PRICE);
         vm.prank(otherProvider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
 
         JobMarket.Job memory job = jobs.getJob(jobId);
         assertEq(job.provider, otherProvider);
-        assertEq(job.price, PRICE);
+        assertEq(job.price, MAX_PRICE);
         assertEq(uint8(job.status), uint8(JobMarket.JobStatus.Accepted));
         assertEq(jobs.getTotalEscrowed(), MAX_PRICE);
     }
@@ -412,7 +415,7 @@ contract JobMarketTest is AgoraFixture {
     function test_AcceptJob_ByDesignatedProvider() public {
         uint256 jobId = _open(MAX_PRICE, provider);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
         assertEq(jobs.getJob(jobId).provider, provider);
         _assertStatus(jobId, JobMarket.JobStatus.Accepted);
     }
@@ -420,7 +423,7 @@ contract JobMarketTest is AgoraFixture {
     function test_AcceptJob_PriceEqualToMaxPrice() public {
         uint256 jobId = _open(PRICE, address(0));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
         assertEq(jobs.getJob(jobId).price, PRICE);
     }
 
@@ -428,8 +431,40 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.warp(deadline);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
         _assertStatus(jobId, JobMarket.JobStatus.Accepted);
+    }
+
+    function test_RevertWhen_OpenJobNamedProviderHasNoOffer() public {
+        vm.prank(provider);
+        registry.removeOffer(modelId);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, provider, modelId));
+        _open(MAX_PRICE, provider);
+    }
+
+    function test_RevertWhen_OpenJobNamedProviderInactive() public {
+        vm.prank(auditCourt);
+        registry.jail(provider, uint64(block.timestamp + 1 hours));
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, provider, modelId));
+        _open(MAX_PRICE, provider);
+    }
+
+    function test_AcceptJob_NamedProviderWhoLoweredItsOfferIsPaidThePriceFixedAtOpen() public {
+        uint256 jobId = _open(MAX_PRICE, provider);
+        vm.startPrank(provider);
+        registry.setOffer(modelId, PRICE / 2, "call");
+        jobs.acceptJob(jobId, ROYALTY_BPS);
+        vm.stopPrank();
+        assertEq(jobs.getJob(jobId).price, PRICE);
+    }
+
+    function test_RevertWhen_AcceptJobRoyaltyAboveWhatTheProviderAgreedTo() public {
+        uint256 jobId = _open();
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.SettlementRoyaltyAboveMax.selector, modelId, ROYALTY_BPS, ROYALTY_BPS - 1)
+        );
+        vm.prank(provider);
+        jobs.acceptJob(jobId, ROYALTY_BPS - 1);
     }
 
     function test_AcceptJob_PriceIsFixedAtAcceptance() public {
@@ -443,7 +478,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open(MAX_PRICE, provider);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketNotProvider.selector, jobId, otherProvider));
         vm.prank(otherProvider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobProviderUnstaked() public {
@@ -452,7 +487,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, unstaked, modelId));
         vm.prank(unstaked);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobProviderUnbonding() public {
@@ -461,7 +496,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, provider, modelId));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobProviderJailed() public {
@@ -470,7 +505,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, provider, modelId));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobProviderNotRegistered() public {
@@ -478,7 +513,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, stranger, modelId));
         vm.prank(stranger);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobNoOffer() public {
@@ -488,14 +523,14 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open();
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketProviderUnavailable.selector, provider, modelId));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobPriceAboveMaxPrice() public {
         uint256 jobId = _open(PRICE - 1, address(0));
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketPriceTooHigh.selector, jobId, PRICE, PRICE - 1));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobAfterDeadline() public {
@@ -503,14 +538,14 @@ contract JobMarketTest is AgoraFixture {
         vm.warp(uint256(deadline) + 1);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketDeadlinePassed.selector, jobId, deadline));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobTwice() public {
         uint256 jobId = _accepted();
         vm.expectRevert(_invalidStatus(jobId, JobMarket.JobStatus.Accepted));
         vm.prank(otherProvider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobCancelled() public {
@@ -519,13 +554,13 @@ contract JobMarketTest is AgoraFixture {
         jobs.cancelJob(jobId);
         vm.expectRevert(_invalidStatus(jobId, JobMarket.JobStatus.Cancelled));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function test_RevertWhen_AcceptJobUnknown() public {
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketUnknownJob.selector, uint256(1)));
         vm.prank(provider);
-        jobs.acceptJob(1);
+        jobs.acceptJob(1, ROYALTY_BPS);
     }
 
     // ---------------------------------------------------------------- deliverJob
@@ -811,7 +846,7 @@ contract JobMarketTest is AgoraFixture {
     function test_FinalizeJob_NoBuyerCreditWhenPriceIsMaxPrice() public {
         uint256 jobId = _open(PRICE, address(0));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
         bytes memory receipt = signReceipt(providerKey, jobId, OUTPUT_HASH);
         vm.prank(provider);
         jobs.deliverJob(jobId, OUTPUT_HASH, receipt);
@@ -829,12 +864,12 @@ contract JobMarketTest is AgoraFixture {
         bytes32 freeModel = registerModel(keccak256("free.onnx"), 0);
         vm.prank(provider);
         registry.setOffer(freeModel, PRICE, "call");
-        JobMarket.OpenJobParams memory params = _params(MAX_PRICE, address(0), deadline);
+        JobMarket.OpenJobParams memory params = _params(MAX_PRICE, provider, deadline);
         params.modelId = freeModel;
         vm.prank(buyer);
         uint256 jobId = jobs.openJob(params);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
         bytes memory receipt = signReceipt(providerKey, jobId, OUTPUT_HASH);
         vm.prank(provider);
         jobs.deliverJob(jobId, OUTPUT_HASH, receipt);
@@ -920,8 +955,9 @@ contract JobMarketTest is AgoraFixture {
 
     // ---------------------------------------------------------------- fuzz
 
-    /// @dev Any price ≤ maxPrice and any royalty: the escrow is split exactly into provider share,
-    /// fee, royalty and buyer refund, and nothing is left behind.
+    /// @dev Any price ≤ maxPrice (the named provider's offer, fixed at open) and any royalty: the
+    /// escrow is split exactly into provider share, fee (rounded up), royalty and buyer refund, and
+    /// nothing is left behind.
     function testFuzz_FinalizeJob_SplitsPriceAndRefundsRest(uint256 price, uint256 maxPrice, uint16 royaltyBps) public {
         price = bound(price, 1, 1e24);
         maxPrice = bound(maxPrice, price, 1e27);
@@ -931,19 +967,19 @@ contract JobMarketTest is AgoraFixture {
         registry.setOffer(fuzzModel, price, "call");
         fund(buyer, maxPrice);
 
-        JobMarket.OpenJobParams memory params = _params(maxPrice, address(0), deadline);
+        JobMarket.OpenJobParams memory params = _params(maxPrice, provider, deadline);
         params.modelId = fuzzModel;
         vm.prank(buyer);
         uint256 jobId = jobs.openJob(params);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, royaltyBps);
         bytes memory receipt = signReceipt(providerKey, jobId, OUTPUT_HASH);
         vm.prank(provider);
         jobs.deliverJob(jobId, OUTPUT_HASH, receipt);
         vm.warp(block.timestamp + CHALLENGE_WINDOW);
         jobs.finalizeJob(jobId);
 
-        uint256 fee = price * FEE_BPS / 10_000;
+        uint256 fee = (price * FEE_BPS + 9_999) / 10_000; // rounded up
         uint256 royalty = price * royaltyBps / 10_000;
         assertEq(jobs.withdrawableOf(treasury), fee, "fee");
         assertEq(jobs.withdrawableOf(royaltyReceiver), royalty, "royalty");
@@ -963,7 +999,7 @@ contract JobMarketTest is AgoraFixture {
         uint256 jobId = _open(maxPrice, address(0));
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarketPriceTooHigh.selector, jobId, price, maxPrice));
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, ROYALTY_BPS);
     }
 
     function testFuzz_OpenJob_RevertWhen_DeadlineNotInFuture(uint64 jobDeadline, uint64 now_) public {
@@ -985,7 +1021,7 @@ contract JobMarketTest is AgoraFixture {
         for (uint256 i = 0; i < count; i++) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
             uint256 maxPrice = bound(r >> 8, PRICE, 1e10);
-            uint256 jobId = _open(maxPrice, address(0));
+            uint256 jobId = _open(maxPrice, provider);
             _assertConserved();
             uint256 path = r % 7;
             if (path == 0) {
@@ -994,7 +1030,7 @@ contract JobMarketTest is AgoraFixture {
             } else if (path == 1 || path == 2) {
                 if (path == 2) {
                     vm.prank(provider);
-                    jobs.acceptJob(jobId);
+                    jobs.acceptJob(jobId, ROYALTY_BPS);
                 }
                 uint256 t = block.timestamp;
                 vm.warp(uint256(deadline) + 1);
@@ -1003,7 +1039,7 @@ contract JobMarketTest is AgoraFixture {
                 vm.warp(t);
             } else {
                 vm.prank(provider);
-                jobs.acceptJob(jobId);
+                jobs.acceptJob(jobId, ROYALTY_BPS);
                 _assertConserved();
                 if (path == 3) {
                     vm.prank(provider);

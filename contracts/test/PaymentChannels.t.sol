@@ -39,7 +39,7 @@ contract PaymentChannelsTest is AgoraFixture {
 
     function _open(uint256 deposit, address signer) internal returns (bytes32 channelId) {
         vm.prank(buyer);
-        channelId = channels.openChannel(provider, modelId, deposit, signer);
+        channelId = channels.openChannel(provider, modelId, deposit, signer, ROYALTY_BPS);
     }
 
     function _redeem(bytes32 channelId, uint256 cumulative) internal returns (uint256 paid) {
@@ -59,7 +59,7 @@ contract PaymentChannelsTest is AgoraFixture {
     }
 
     function _split(uint256 amount) internal pure returns (uint256 share, uint256 fee, uint256 royalty) {
-        fee = amount * FEE_BPS / 10_000;
+        fee = (amount * FEE_BPS + 9_999) / 10_000; // rounded up
         royalty = amount * ROYALTY_BPS / 10_000;
         share = amount - fee - royalty;
     }
@@ -148,7 +148,7 @@ contract PaymentChannelsTest is AgoraFixture {
         vm.expectEmit(address(channels));
         emit PaymentChannels.ChannelOpened(expectedId, buyer, provider, modelId, buyer, DEPOSIT);
         vm.prank(buyer);
-        bytes32 channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0));
+        bytes32 channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
 
         assertEq(channelId, expectedId);
         PaymentChannels.Channel memory channel = channels.getChannel(channelId);
@@ -186,14 +186,14 @@ contract PaymentChannelsTest is AgoraFixture {
     function test_RevertWhen_OpenChannelZeroDeposit() public {
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementZeroAmount.selector));
         vm.prank(buyer);
-        channels.openChannel(provider, modelId, 0, address(0));
+        channels.openChannel(provider, modelId, 0, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelUnknownModel() public {
         bytes32 unknown = keccak256("no such model");
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementUnknownModel.selector, unknown));
         vm.prank(buyer);
-        channels.openChannel(provider, unknown, DEPOSIT, address(0));
+        channels.openChannel(provider, unknown, DEPOSIT, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelProviderWithoutOffer() public {
@@ -204,7 +204,7 @@ contract PaymentChannelsTest is AgoraFixture {
             abi.encodeWithSelector(PaymentChannels.PaymentChannelsProviderUnavailable.selector, provider, modelId)
         );
         vm.prank(buyer);
-        channels.openChannel(provider, modelId, DEPOSIT, address(0));
+        channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelProviderUnstaked() public {
@@ -217,7 +217,7 @@ contract PaymentChannelsTest is AgoraFixture {
             abi.encodeWithSelector(PaymentChannels.PaymentChannelsProviderUnavailable.selector, unstaked, modelId)
         );
         vm.prank(buyer);
-        channels.openChannel(unstaked, modelId, DEPOSIT, address(0));
+        channels.openChannel(unstaked, modelId, DEPOSIT, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelProviderJailed() public {
@@ -227,7 +227,7 @@ contract PaymentChannelsTest is AgoraFixture {
             abi.encodeWithSelector(PaymentChannels.PaymentChannelsProviderUnavailable.selector, provider, modelId)
         );
         vm.prank(buyer);
-        channels.openChannel(provider, modelId, DEPOSIT, address(0));
+        channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelProviderNotRegistered() public {
@@ -236,7 +236,7 @@ contract PaymentChannelsTest is AgoraFixture {
             abi.encodeWithSelector(PaymentChannels.PaymentChannelsProviderUnavailable.selector, stranger, modelId)
         );
         vm.prank(buyer);
-        channels.openChannel(stranger, modelId, DEPOSIT, address(0));
+        channels.openChannel(stranger, modelId, DEPOSIT, address(0), ROYALTY_BPS);
     }
 
     function test_RevertWhen_OpenChannelDepositAboveUint128() public {

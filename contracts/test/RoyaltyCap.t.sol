@@ -25,7 +25,7 @@ contract RoyaltyCapTest is AgoraFixture {
 
     function _openChannel() internal returns (bytes32 channelId) {
         vm.prank(buyer);
-        channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0));
+        channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0), uint16(MAX_ROYALTY));
     }
 
     function _redeem(bytes32 channelId, uint256 cumulative) internal returns (uint256 paid) {
@@ -80,7 +80,7 @@ contract RoyaltyCapTest is AgoraFixture {
         // A raise before acceptance applies: the provider accepts knowing the rate.
         models.setRoyalty(modelId, royaltyReceiver, 1_000);
         vm.prank(provider);
-        jobs.acceptJob(jobId);
+        jobs.acceptJob(jobId, 1_000);
         assertEq(jobs.getJob(jobId).royaltyBps, 1_000);
         // A raise after acceptance does not.
         models.setRoyalty(modelId, royaltyReceiver, uint16(MAX_ROYALTY));

@@ -60,8 +60,9 @@ contract SettlementTest is AgoraFixture {
 
     // ---------------------------------------------------------------- split
 
-    /// @dev For any amount, fee and royalty: the three parts are the floor of their bps and the
-    /// provider gets the rest, so the parts always add up to the amount.
+    /// @dev For any amount, fee and royalty: the fee is the ceiling of its bps (a non-zero fee on a
+    /// non-zero amount never rounds to 0, issue 9 finding 9), the royalty the floor of its bps, and
+    /// the provider gets the rest, so the parts always add up to the amount.
     function testFuzz_QuoteSplit_PartsSumToAmount(uint256 amount, uint16 feeBps, uint16 royaltyBps) public {
         amount = bound(amount, 0, type(uint256).max / 10_000);
         feeBps = uint16(bound(feeBps, 0, MAX_FEE));
@@ -70,10 +71,11 @@ contract SettlementTest is AgoraFixture {
         Settlement[2] memory deployed = _deployBoth(treasury, feeBps);
         for (uint256 i = 0; i < 2; i++) {
             (uint256 share, uint256 fee, uint256 royalty, address receiver) = deployed[i].quoteSplit(fuzzModel, amount);
-            assertEq(fee, amount * feeBps / 10_000, "fee");
+            assertEq(fee, (amount * feeBps + 9_999) / 10_000, "fee");
             assertEq(royalty, amount * royaltyBps / 10_000, "royalty");
             assertEq(share + fee + royalty, amount, "parts sum to amount");
-            assertGe(share, amount - amount * 4_000 / 10_000, "provider keeps at least 60%");
+            assertGe(share, amount - (amount * 4_000 + 9_999) / 10_000, "provider keeps at least 60%, rounded down");
+            if (amount > 0 && feeBps > 0) assertGt(fee, 0, "a fee never rounds to zero");
             assertEq(receiver, royaltyBps == 0 ? address(0) : royaltyReceiver);
         }
     }
@@ -86,7 +88,7 @@ contract SettlementTest is AgoraFixture {
         royaltyBps = uint16(bound(royaltyBps, 0, models.MAX_ROYALTY_BPS()));
         (PaymentChannels pc, address provider) = _redeemWholeChannel(amount, feeBps, royaltyBps);
 
-        uint256 fee = amount * feeBps / 10_000;
+        uint256 fee = (amount * feeBps + 9_999) / 10_000; // rounded up
         uint256 royalty = amount * royaltyBps / 10_000;
         assertEq(token.balanceOf(provider), amount - fee - royalty, "provider share");
         assertEq(pc.withdrawableOf(treasury), fee, "fee");
@@ -122,7 +124,7 @@ contract SettlementTest is AgoraFixture {
         token.mint(buyer, amount);
         vm.startPrank(buyer);
         token.approve(address(pc), amount);
-        channelId = pc.openChannel(provider, model, amount, address(0));
+        channelId = pc.openChannel(provider, model, amount, address(0), type(uint16).max);
         vm.stopPrank();
     }
 
@@ -150,7 +152,7 @@ contract SettlementTest is AgoraFixture {
         makeProvider(provider);
         fund(buyer, 5_000);
         vm.prank(buyer);
-        bytes32 channelId = channels.openChannel(provider, modelId, 5_000, address(0));
+        bytes32 channelId = channels.openChannel(provider, modelId, 5_000, address(0), ROYALTY_BPS);
         vm.prank(provider);
         channels.closeChannel(channelId, 0, bytes32(0), "");
 

@@ -84,8 +84,20 @@ describe('agora deploy', () => {
     const env = { AGORA_PRIVATE_KEY: getDevAccount('deployer').privateKey };
     const zeroPeriod = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--challenge-period', '0'], { env });
     expect(zeroPeriod.code).toBe(1);
-    expect(zeroPeriod.stderr).toContain('Refusing to deploy: the channel challenge period is zero.');
+    expect(zeroPeriod.stderr).toContain(
+      'Refusing to deploy: challengePeriod is 0: a buyer could close a channel in the block it was served and its provider could never redeem.',
+    );
     expect(zeroPeriod.stdout).not.toMatch(/token\s+0x/); // nothing was deployed
+
+    const zeroWindow = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--challenge-window', '0'], { env });
+    expect(zeroWindow.code).toBe(1);
+    expect(zeroWindow.stderr).toContain('Refusing to deploy: challengeWindow is 0: a job delivery would be paid out at once, before any audit can dispute it.');
+
+    // Shorter than an audit can take (2 × (commit + reveal) + escalation = 18,000 s at the defaults).
+    const shortUnbonding = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--unbonding-delay', '17999'], { env });
+    expect(shortUnbonding.code).toBe(1);
+    expect(shortUnbonding.stderr).toContain('Refusing to deploy: unbondingDelay (17999 s) is shorter than an audit can take');
+    expect(shortUnbonding.stdout + zeroWindow.stdout).not.toMatch(/token\s+0x/);
   });
 
   it('explains a missing key and an unreachable node instead of crashing', async () => {

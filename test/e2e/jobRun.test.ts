@@ -72,12 +72,14 @@ describe('agora job', () => {
   it('run: classifies a digit image through the slow path, verified, paid from escrow', async () => {
     expect(sample).toBeDefined();
     const before = await balance();
-    const run = await runCli(['job', 'run', '--model', 'agora/digits-mlp', '--input', sample.file, '--max-price', '10000', '--units', '--deadline', '300', ...chain()], {
+    // Naming the provider fixes the price at its offer when the job opens; the rest of the escrow comes back.
+    const run = await runCli(['job', 'run', '--model', 'agora/digits-mlp', '--input', sample.file, '--provider', provider.account.address, '--max-price', '10000', '--units', '--deadline', '300', ...chain()], {
       timeoutMs: 60_000,
     });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const jobId = BigInt(/opened job #(\d+)/.exec(run.stdout)![1]!);
+    expect(run.stdout).toMatch(/escrowed 0\.01 \S+, price 0\.004 /);
     expect(run.stdout).toContain(`accepted by ${provider.account.address}`);
     expect(run.stdout).toMatch(/verified: sha-256 matches, receipt signed by 0x/i);
     expect(run.stdout).toMatch(new RegExp(`result: digit ${sample.label} \\(confidence [01]\\.\\d{3}\\)`));
@@ -98,13 +100,12 @@ describe('agora job', () => {
 
   it('reclaim: takes back the escrow of a job nobody delivered by its deadline', async () => {
     const before = await balance();
-    // Open for a provider that runs no node: nobody will take it.
+    // Open to any provider at a price below every offer: nobody will take it.
     const { jobId } = await openJob(devnet.as('buyer3'), {
       modelId,
       inputHash: sha256Hex(Buffer.from('{"input":{}}')),
       inputURI: 'http://127.0.0.1:1/v1/payloads/none',
-      maxPrice: PRICE,
-      provider: getDevAccount('provider1').account.address,
+      maxPrice: PRICE - 1n,
       deadline: (await devnet.now()) + 60n,
     });
     const early = await runCli(['job', 'reclaim', jobId.toString(), ...chain()]);
@@ -113,7 +114,7 @@ describe('agora job', () => {
     await devnet.increaseTime(61);
     const reclaim = await runCli(['job', 'reclaim', jobId.toString(), ...chain()]);
     expect(reclaim.code).toBe(0);
-    expect(reclaim.stdout).toMatch(new RegExp(`reclaimed 0\\.004 \\S+ from job #${jobId}`));
+    expect(reclaim.stdout).toMatch(new RegExp(`reclaimed 0\\.003999 \\S+ from job #${jobId}`));
     expect(await balance()).toBe(before);
   }, 120_000);
 });

@@ -80,8 +80,10 @@ async function expectSolvent() {
   expect(await balance(court)).toBe(bonded + credits);
 }
 
-async function openTestJob(maxPrice: bigint, deadlineIn = 3_600n): Promise<bigint> {
+/** Opens a job naming `provider` (price fixed at its offer, PRICE) or, without one, open to any provider at `maxPrice`. */
+async function openTestJob(maxPrice: bigint, deadlineIn = 3_600n, named?: Address): Promise<bigint> {
   const { jobId } = await openJob(devnet.as('buyer1'), {
+    ...(named ? { provider: named } : {}),
     modelId: market.modelId,
     inputHash: keccak256(toHex('a 28x28 image of a seven')),
     inputURI: 'http://127.0.0.1:9000/payloads/0xabc',
@@ -96,7 +98,7 @@ describe('JobMarket (slow path, escrow)', () => {
     const buyerBefore = await balance(buyer);
     const providerBefore = await balance(provider);
     const maxPrice = 5n * PRICE;
-    const jobId = await openTestJob(maxPrice);
+    const jobId = await openTestJob(maxPrice, 3_600n, provider);
     expect(await balance(buyer)).toBe(buyerBefore - maxPrice);
 
     await acceptJob(devnet.as('provider1'), { jobId });

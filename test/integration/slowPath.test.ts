@@ -135,9 +135,11 @@ describe('slow path (JobMarket) with the digit classifier', () => {
     const jobIds: bigint[] = [];
     for (const sample of samples) {
       const steps: string[] = [];
+      // Naming the provider fixes the price at its offer when the job opens (issue 9, finding 7).
       const result = await runJob(devnet.as('buyer1'), {
         modelId,
         input: digitInput(sample.png),
+        provider: p1.address,
         maxPrice: MAX_PRICE,
         deadlineSeconds: 300n,
         pollIntervalMs: 50,

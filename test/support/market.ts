@@ -44,9 +44,12 @@ export async function makeProvider(
   return client;
 }
 
-/** How a payment of `amount` splits under the devnet's fee and the fixture model's royalty. */
+/**
+ * How a payment of `amount` splits under the devnet's fee and the fixture model's royalty: the fee
+ * rounded up (no payment skips it), the royalty rounded down, the provider the rest.
+ */
 export function expectedSplit(devnet: TestDevnet, amount: bigint) {
-  const fee = (amount * BigInt(devnet.deployment.parameters.protocolFeeBps)) / 10_000n;
+  const fee = (amount * BigInt(devnet.deployment.parameters.protocolFeeBps) + 9_999n) / 10_000n;
   const royalty = (amount * BigInt(ROYALTY_BPS)) / 10_000n;
   return { fee, royalty, providerShare: amount - fee - royalty };
 }

@@ -29,7 +29,7 @@ contract AuditCourtInvariantTest is InvariantFixture, AuditCourtFixture {
             token.approve(address(court), type(uint256).max);
             makeProvider(providers[i]);
             vm.prank(buyer);
-            channelIds[i] = channels.openChannel(providers[i], modelId, DEPOSIT, address(0));
+            channelIds[i] = channels.openChannel(providers[i], modelId, DEPOSIT, address(0), ROYALTY_BPS);
         }
         for (uint256 i; i < openers.length; i++) {
             vm.prank(openers[i]);

@@ -5,12 +5,15 @@ import {JobMarket} from "../../src/JobMarket.sol";
 import {InvariantFixture, ICreditLedger} from "./InvariantFixture.sol";
 import {JobMarketHandler} from "./handlers/JobMarketHandler.sol";
 
-/// @notice Money rules of JobMarket over random sequences of job calls: the escrow always covers
-/// what is owed, each job settles once, and no job is both paid and refunded.
+/// @notice Money rules of JobMarket over random sequences of job calls, with a publisher changing
+/// royalties mid-flight and providers raising their offers around their accepts: the escrow always
+/// covers what is owed, each job settles once, no job is both paid and refunded, and every credit
+/// goes to the party the handler's ledger says at the rate agreed.
 contract JobMarketInvariantTest is InvariantFixture {
     JobMarketHandler internal handler;
     address[] internal buyers;
     address[] internal providers;
+    address internal otherReceiver = makeAddr("otherReceiver");
 
     function setUp() public override {
         super.setUp();
@@ -20,18 +23,19 @@ contract JobMarketInvariantTest is InvariantFixture {
         for (uint256 i; i < providers.length; i++) {
             makeProvider(providers[i]);
         }
-        bytes32[] memory models = new bytes32[](2);
+        bytes32[] memory modelIds = new bytes32[](2);
         uint16[] memory royaltyBps = new uint16[](2);
-        (models[0], royaltyBps[0]) = (modelId, ROYALTY_BPS);
-        (models[1], royaltyBps[1]) = (registerModel(keccak256("free.onnx"), 0), 0);
+        (modelIds[0], royaltyBps[0]) = (modelId, ROYALTY_BPS);
+        (modelIds[1], royaltyBps[1]) = (registerModel(keccak256("free.onnx"), 0), 0);
         vm.prank(providers[0]);
-        registry.setOffer(models[1], PRICE, "call");
+        registry.setOffer(modelIds[1], PRICE, "call");
 
         handler = new JobMarketHandler(
             JobMarketHandler.Init({
                 token: token,
                 jobs: jobs,
                 registry: registry,
+                models_: models,
                 auditCourt: auditCourt,
                 treasury: treasury,
                 royaltyReceiver: royaltyReceiver,
@@ -39,14 +43,16 @@ contract JobMarketInvariantTest is InvariantFixture {
                 buyers: buyers,
                 providers: providers,
                 providerKeys: providerKeys,
-                models: models,
-                royaltyBps: royaltyBps
+                models: modelIds,
+                royaltyBps: royaltyBps,
+                publisher: address(this),
+                otherReceiver: otherReceiver
             })
         );
 
         // The actions, and how many times each is listed for the fuzzer to pick from.
-        bytes4[] memory selectors = new bytes4[](11);
-        uint256[] memory weights = new uint256[](11);
+        bytes4[] memory selectors = new bytes4[](14);
+        uint256[] memory weights = new uint256[](14);
         (selectors[0], weights[0]) = (handler.openJob.selector, 3);
         (selectors[1], weights[1]) = (handler.cancelJob.selector, 1);
         (selectors[2], weights[2]) = (handler.reclaimJob.selector, 1);
@@ -58,6 +64,9 @@ contract JobMarketInvariantTest is InvariantFixture {
         (selectors[8], weights[8]) = (handler.warp.selector, 1);
         (selectors[9], weights[9]) = (handler.setOffer.selector, 1);
         (selectors[10], weights[10]) = (handler.jailProvider.selector, 1);
+        (selectors[11], weights[11]) = (handler.setRoyalty.selector, 1);
+        (selectors[12], weights[12]) = (handler.frontRunAccept.selector, 1);
+        (selectors[13], weights[13]) = (handler.sandwichAccept.selector, 1);
         _targetHandler(address(handler), selectors, weights);
     }
 
@@ -122,9 +131,20 @@ contract JobMarketInvariantTest is InvariantFixture {
     /// which empties the market and leaves each account with exactly what its finalized jobs say.
     function afterInvariant() public {
         uint256 runs = _countRun("JOBS");
-        string[8] memory names =
-            ["openJob", "acceptJob", "deliverJob", "finalizeJob", "failJob", "reclaimJob", "cancelJob", "withdraw"];
-        bytes4[8] memory actions = [
+        string[11] memory names = [
+            "openJob",
+            "acceptJob",
+            "deliverJob",
+            "finalizeJob",
+            "failJob",
+            "reclaimJob",
+            "cancelJob",
+            "withdraw",
+            "setRoyalty",
+            "frontRunAccept",
+            "sandwichAccept"
+        ];
+        bytes4[11] memory actions = [
             handler.openJob.selector,
             handler.acceptJob.selector,
             handler.deliverJob.selector,
@@ -132,7 +152,10 @@ contract JobMarketInvariantTest is InvariantFixture {
             handler.failJob.selector,
             handler.reclaimJob.selector,
             handler.cancelJob.selector,
-            handler.withdraw.selector
+            handler.withdraw.selector,
+            handler.setRoyalty.selector,
+            handler.frontRunAccept.selector,
+            handler.sandwichAccept.selector
         ];
         for (uint256 i; i < actions.length; i++) {
             _assertReached("JOBS", runs, names[i], handler.successes(actions[i]));
@@ -152,6 +175,7 @@ contract JobMarketInvariantTest is InvariantFixture {
         }
         _eq(token.balanceOf(treasury), handler.ghostEarned(treasury), "treasury balance");
         _eq(token.balanceOf(royaltyReceiver), handler.ghostEarned(royaltyReceiver), "royalty balance");
+        _eq(token.balanceOf(otherReceiver), handler.ghostEarned(otherReceiver), "redirected royalty balance");
     }
 
     function _isLive(JobMarket.JobStatus status) internal pure returns (bool) {

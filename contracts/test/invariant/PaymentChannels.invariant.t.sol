@@ -12,6 +12,7 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
     PaymentChannelsHandler internal handler;
     address[] internal buyers;
     address[] internal providers;
+    address internal otherReceiver = makeAddr("otherReceiver");
 
     function setUp() public override {
         super.setUp();
@@ -26,6 +27,7 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
                 token: token,
                 channels: channels,
                 registry: registry,
+                models: models,
                 auditCourt: auditCourt,
                 treasury: treasury,
                 royaltyReceiver: royaltyReceiver,
@@ -34,13 +36,15 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
                 modelId: modelId,
                 buyers: buyers,
                 buyerKeys: buyerKeys,
-                providers: providers
+                providers: providers,
+                publisher: address(this),
+                otherReceiver: otherReceiver
             })
         );
 
         // The actions, and how many times each is listed for the fuzzer to pick from.
-        bytes4[] memory selectors = new bytes4[](10);
-        uint256[] memory weights = new uint256[](10);
+        bytes4[] memory selectors = new bytes4[](12);
+        uint256[] memory weights = new uint256[](12);
         (selectors[0], weights[0]) = (handler.openChannel.selector, 2);
         (selectors[1], weights[1]) = (handler.topUp.selector, 1);
         (selectors[2], weights[2]) = (handler.signVoucher.selector, 3);
@@ -51,6 +55,8 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
         (selectors[7], weights[7]) = (handler.withdraw.selector, 2);
         (selectors[8], weights[8]) = (handler.warp.selector, 1);
         (selectors[9], weights[9]) = (handler.jailProvider.selector, 1);
+        (selectors[10], weights[10]) = (handler.setRoyalty.selector, 1);
+        (selectors[11], weights[11]) = (handler.frontRunOpen.selector, 1);
         _targetHandler(address(handler), selectors, weights);
     }
 
@@ -104,6 +110,7 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
         _eq(channel.redeemed, ghost.redeemed, "redeemed != sum of paid");
         _eq(channel.closesAt, ghost.closesAt, "closesAt");
         _eq(channel.signer, ghost.signer, "signer");
+        _eq(channel.royaltyBps, ghost.royaltyBps, "royalty rate agreed at open");
         _le(channel.redeemed, ghost.maxSigned, "paid more than the buyer signed");
         _le(channel.redeemed, channel.deposit, "paid more than the deposit");
         _le(ghost.closes, 1, "channel closed twice");
@@ -119,16 +126,27 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
     /// holds exactly what the redeemed vouchers say.
     function afterInvariant() public {
         uint256 runs = _countRun("CHANNELS");
-        string[7] memory names =
-            ["openChannel", "topUp", "redeem", "requestClose", "withdrawChannel", "closeChannel", "withdraw"];
-        bytes4[7] memory actions = [
+        string[9] memory names = [
+            "openChannel",
+            "topUp",
+            "redeem",
+            "requestClose",
+            "withdrawChannel",
+            "closeChannel",
+            "withdraw",
+            "setRoyalty",
+            "frontRunOpen"
+        ];
+        bytes4[9] memory actions = [
             handler.openChannel.selector,
             handler.topUp.selector,
             handler.redeem.selector,
             handler.requestClose.selector,
             handler.withdrawChannel.selector,
             handler.closeChannel.selector,
-            handler.withdraw.selector
+            handler.withdraw.selector,
+            handler.setRoyalty.selector,
+            handler.frontRunOpen.selector
         ];
         for (uint256 i; i < actions.length; i++) {
             _assertReached("CHANNELS", runs, names[i], handler.successes(actions[i]));
@@ -152,6 +170,7 @@ contract PaymentChannelsInvariantTest is InvariantFixture {
         }
         _eq(token.balanceOf(treasury), handler.ghostEarned(treasury), "treasury balance");
         _eq(token.balanceOf(royaltyReceiver), handler.ghostEarned(royaltyReceiver), "royalty balance");
+        _eq(token.balanceOf(otherReceiver), handler.ghostEarned(otherReceiver), "redirected royalty balance");
     }
 
     function _isLive(PaymentChannels.ChannelStatus status) internal pure returns (bool) {

@@ -70,7 +70,7 @@ abstract contract AuditCourtFixture is AgoraFixture {
     {
         fundWithCourt(buyer, DEPOSIT);
         vm.prank(buyer);
-        bytes32 channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0));
+        bytes32 channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
         receipt = AuditCourt.InferenceReceipt({
             modelId: modelId,
             inputHash: keccak256("input"),

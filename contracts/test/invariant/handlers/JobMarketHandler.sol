@@ -4,17 +4,24 @@ pragma solidity ^0.8.24;
 import {DevUSD} from "../../../src/DevUSD.sol";
 import {JobMarket} from "../../../src/JobMarket.sol";
 import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
+import {ModelRegistry} from "../../../src/ModelRegistry.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
 /// @notice Drives JobMarket through random sequences of buyer and provider calls (open, cancel,
 /// accept, deliver with signed receipts, fail, finalize, reclaim, withdraw) and keeps its own
-/// ledger of every job, every credit and how many times each job settled.
+/// ledger of every job, every credit and how many times each job settled. Attackers play too: a
+/// publisher raises, lowers or redirects a model's royalty at any time and right before an accept
+/// lands (issue 9, finding 8), and a provider raises its offer around its own accept (finding 7).
+/// The ledger says who must be paid what: the provider's share of the price fixed at open, the fee
+/// (rounded up) to the treasury, the royalty at the rate agreed at accept (or lower) to the
+/// receiver of the moment, the unused escrow to the buyer; any other payment fails the run.
 contract JobMarketHandler is HandlerBase {
     /// @notice Everything the handler needs, in one argument.
     struct Init {
         DevUSD token;
         JobMarket jobs;
         ProviderRegistry registry;
+        ModelRegistry models_;
         address auditCourt;
         address treasury;
         address royaltyReceiver;
@@ -24,6 +31,10 @@ contract JobMarketHandler is HandlerBase {
         uint256[] providerKeys;
         bytes32[] models;
         uint16[] royaltyBps;
+        /// Publisher of every model: may change their royalties.
+        address publisher;
+        /// A second royalty receiver the publisher may redirect royalties to.
+        address otherReceiver;
     }
 
     /// @notice What the handler believes about one job, and what settling it actually moved.
@@ -33,7 +44,10 @@ contract JobMarketHandler is HandlerBase {
         bytes32 modelId;
         bytes32 inputHash;
         uint256 maxPrice;
+        /// The price fixed at open: the named provider's offer then, else `maxPrice`.
         uint256 price;
+        /// The royalty rate snapshotted at accept (never above what the provider agreed to).
+        uint16 royaltyBps;
         uint64 deadline;
         uint64 deliveredAt;
         JobMarket.JobStatus status;
@@ -48,6 +62,7 @@ contract JobMarketHandler is HandlerBase {
     }
 
     uint16 internal constant BPS = 10_000;
+    uint16 internal constant MAX_ROYALTY_BPS = 3_000;
     /// @dev Longest time from opening a job to its deadline.
     uint64 internal constant MAX_TTL = 1 days;
     bytes32 public constant UNKNOWN_MODEL = keccak256("not in the ModelRegistry");
@@ -55,9 +70,12 @@ contract JobMarketHandler is HandlerBase {
     DevUSD public immutable token;
     JobMarket public immutable jobs;
     ProviderRegistry public immutable registry;
+    ModelRegistry public immutable models;
     address public immutable auditCourt;
     address public immutable treasury;
     address public immutable royaltyReceiver;
+    address public immutable otherReceiver;
+    address public immutable publisher;
     uint16 public immutable feeBps;
     uint64 public immutable challengeWindow;
     uint256 internal immutable _outsiderKey;
@@ -68,7 +86,9 @@ contract JobMarketHandler is HandlerBase {
     address[] internal _accounts;
     bytes32[] internal _models;
     mapping(address provider => uint256 key) internal _keyOf;
+    /// The model's royalty rate and receiver now, as the handler set them.
     mapping(bytes32 modelId => uint16 bps) internal _royaltyBps;
+    mapping(bytes32 modelId => address receiver) internal _royaltyTo;
 
     uint256 public jobCount;
     mapping(uint256 jobId => GhostJob) internal _jobs;
@@ -81,9 +101,12 @@ contract JobMarketHandler is HandlerBase {
         token = init.token;
         jobs = init.jobs;
         registry = init.registry;
+        models = init.models_;
         auditCourt = init.auditCourt;
         treasury = init.treasury;
         royaltyReceiver = init.royaltyReceiver;
+        otherReceiver = init.otherReceiver;
+        publisher = init.publisher;
         feeBps = init.feeBps;
         challengeWindow = init.jobs.challengeWindow();
         (, _outsiderKey) = makeAddrAndKey("outsider");
@@ -95,6 +118,7 @@ contract JobMarketHandler is HandlerBase {
         _models = init.models;
         for (uint256 i; i < init.models.length; i++) {
             _royaltyBps[init.models[i]] = init.royaltyBps[i];
+            _royaltyTo[init.models[i]] = init.royaltyBps[i] == 0 ? address(0) : init.royaltyReceiver;
         }
         _accounts = init.buyers;
         for (uint256 i; i < init.providers.length; i++) {
@@ -102,6 +126,7 @@ contract JobMarketHandler is HandlerBase {
         }
         _accounts.push(init.treasury);
         _accounts.push(init.royaltyReceiver);
+        _accounts.push(init.otherReceiver);
     }
 
     // ---------------------------------------------------------------- buyer actions
@@ -123,6 +148,13 @@ contract JobMarketHandler is HandlerBase {
             deadline: uint64(block.timestamp + bound(ttl, 0, MAX_TTL))
         });
         bool expected = params.maxPrice > 0 && params.deadline > block.timestamp && modelId != UNKNOWN_MODEL;
+        // The price is fixed now: a named provider's offer (which must exist and fit the escrow), else maxPrice.
+        uint256 price = params.maxPrice;
+        if (named != address(0)) {
+            bool offered;
+            (price, offered) = registry.getOfferPrice(named, modelId);
+            expected = expected && offered && registry.isActive(named) && price <= params.maxPrice;
+        }
         uint256 before = token.balanceOf(buyer);
         vm.prank(buyer);
         try jobs.openJob(params) returns (uint256 jobId) {
@@ -130,12 +162,14 @@ contract JobMarketHandler is HandlerBase {
             _check(expected, true, "openJob");
             _checkEq(jobId, ++jobCount, "openJob id");
             _checkEq(before - token.balanceOf(buyer), params.maxPrice, "openJob escrow");
+            _checkEq(jobs.getJob(jobId).price, price, "openJob price");
             GhostJob storage job = _jobs[jobId];
             job.buyer = buyer;
             job.provider = named;
             job.modelId = modelId;
             job.inputHash = params.inputHash;
             job.maxPrice = params.maxPrice;
+            job.price = price;
             job.deadline = params.deadline;
             job.status = JobMarket.JobStatus.Open;
         } catch {
@@ -160,25 +194,45 @@ contract JobMarketHandler is HandlerBase {
 
     // ---------------------------------------------------------------- provider actions
 
-    function acceptJob(uint256 jobSeed, uint256 providerSeed) external {
+    /// @param royaltySeed Three times in four the provider agrees to the model's rate now (it read
+    /// it just before), else to a random rate, maybe below the current one, which must revert.
+    function acceptJob(uint256 jobSeed, uint256 providerSeed, uint256 royaltySeed) external {
         uint256 jobId = _pickJob(jobSeed, _mask(JobMarket.JobStatus.Open));
-        GhostJob storage job = _jobs[jobId];
-        address provider =
-            job.provider != address(0) && providerSeed % 8 != 0 ? job.provider : _pick(_providers, providerSeed / 8);
-        (uint256 price, bool offered) = registry.getOfferPrice(provider, job.modelId);
-        bool expected = job.status == JobMarket.JobStatus.Open
-            && (job.provider == address(0) || job.provider == provider) && block.timestamp <= job.deadline && offered
-            && registry.isActive(provider) && price <= job.maxPrice;
+        address provider = _acceptor(jobId, providerSeed);
+        bytes32 model = _jobs[jobId].modelId;
+        uint16 maxRoyaltyBps =
+            royaltySeed % 4 != 0 ? _royaltyBps[model] : uint16(bound(royaltySeed / 4, 0, MAX_ROYALTY_BPS));
+        _accept(jobId, provider, maxRoyaltyBps);
+    }
+
+    /// @notice Finding 8 as an attack: the provider reads the model's royalty rate, the publisher
+    /// changes it before the accept lands (raises it, most often), the accept carries the rate read.
+    function frontRunAccept(uint256 jobSeed, uint256 providerSeed, uint256 newBps) external {
+        uint256 jobId = _pickJob(jobSeed, _mask(JobMarket.JobStatus.Open));
+        address provider = _acceptor(jobId, providerSeed);
+        bytes32 model = _jobs[jobId].modelId;
+        uint16 seen = _royaltyBps[model];
+        _setRoyalty(model, uint16(bound(newBps, 0, MAX_ROYALTY_BPS)), royaltyReceiver);
+        _accept(jobId, provider, seen);
+        _count(this.frontRunAccept.selector);
+    }
+
+    /// @notice Finding 7 as an attack: the provider raises its offer (up to the buyer's escrow),
+    /// accepts, and lowers it again. The price paid must stay the one fixed at open.
+    function sandwichAccept(uint256 jobSeed, uint256 providerSeed, uint256 raisedPrice) external {
+        uint256 jobId = _pickJob(jobSeed, _mask(JobMarket.JobStatus.Open));
+        address provider = _acceptor(jobId, providerSeed);
+        bytes32 model = _jobs[jobId].modelId;
+        if (model == UNKNOWN_MODEL) return;
+        (uint256 offer, bool offered) = registry.getOfferPrice(provider, model);
+        if (!offered) return;
+        uint256 raised = bound(raisedPrice, offer, offer > _jobs[jobId].maxPrice ? offer : _jobs[jobId].maxPrice);
         vm.prank(provider);
-        try jobs.acceptJob(jobId) {
-            _count(this.acceptJob.selector);
-            _check(expected, true, "acceptJob");
-            job.provider = provider;
-            job.price = price;
-            job.status = JobMarket.JobStatus.Accepted;
-        } catch {
-            _check(expected, false, "acceptJob");
-        }
+        registry.setOffer(model, raised, "call");
+        _accept(jobId, provider, _royaltyBps[model]);
+        vm.prank(provider);
+        registry.setOffer(model, offer, "call");
+        _count(this.sandwichAccept.selector);
     }
 
     /// @param receiptKind 0-7 a valid receipt; 8 signed by an outsider; 9 signed over another
@@ -242,6 +296,14 @@ contract JobMarketHandler is HandlerBase {
         _count(this.setOffer.selector);
     }
 
+    /// @notice The publisher changes a model's royalty at any time: raises, lowers, removes it, or
+    /// sends it to another receiver. Jobs accepted before keep at most their agreed rate.
+    function setRoyalty(uint256 modelSeed, uint256 bps, bool redirect) external {
+        bps = bound(bps, 0, MAX_ROYALTY_BPS);
+        _setRoyalty(_models[modelSeed % _models.length], uint16(bps), redirect ? otherReceiver : royaltyReceiver);
+        _count(this.setRoyalty.selector);
+    }
+
     /// @notice The audit court jails a provider for a while, so accepts meet inactive providers.
     function jailProvider(uint256 providerSeed, uint256 duration) external {
         vm.prank(auditCourt);
@@ -268,6 +330,44 @@ contract JobMarketHandler is HandlerBase {
     }
 
     // ---------------------------------------------------------------- the calls and their ledger
+
+    /// @dev Who tries to accept `jobId`: its named provider, or one time in eight (and always for an
+    /// open job) any provider.
+    function _acceptor(uint256 jobId, uint256 seed) internal view returns (address) {
+        address named = _jobs[jobId].provider;
+        return named != address(0) && seed % 8 != 0 ? named : _pick(_providers, seed / 8);
+    }
+
+    function _accept(uint256 jobId, address provider, uint16 maxRoyaltyBps) internal {
+        GhostJob storage job = _jobs[jobId];
+        (uint256 offer, bool offered) = registry.getOfferPrice(provider, job.modelId);
+        uint16 rate = _royaltyBps[job.modelId];
+        bool expected = job.status == JobMarket.JobStatus.Open
+            && (job.provider == address(0) || job.provider == provider) && block.timestamp <= job.deadline && offered
+            && registry.isActive(provider) && offer <= job.price && rate <= maxRoyaltyBps;
+        vm.prank(provider);
+        try jobs.acceptJob(jobId, maxRoyaltyBps) {
+            _count(this.acceptJob.selector);
+            _check(expected, true, "acceptJob");
+            _checkEq(jobs.getJob(jobId).price, job.price, "acceptJob changed the price fixed at open");
+            _checkEq(jobs.getJob(jobId).royaltyBps, rate, "acceptJob royalty snapshot");
+            job.provider = provider;
+            job.royaltyBps = rate;
+            job.status = JobMarket.JobStatus.Accepted;
+        } catch {
+            _check(expected, false, "acceptJob");
+        }
+    }
+
+    /// @dev Sets a model's royalty as its publisher (a zero rate has no receiver) and books it.
+    function _setRoyalty(bytes32 model, uint16 bps, address receiver) internal {
+        if (model == UNKNOWN_MODEL) return;
+        if (bps == 0) receiver = address(0);
+        vm.prank(publisher);
+        models.setRoyalty(model, receiver, bps);
+        _royaltyBps[model] = bps;
+        _royaltyTo[model] = receiver;
+    }
 
     function _cancel(uint256 jobId, address caller) internal {
         GhostJob storage job = _jobs[jobId];
@@ -354,24 +454,29 @@ contract JobMarketHandler is HandlerBase {
         }
     }
 
-    /// @dev Books the split of a finalized job the way DESIGN.md states it: protocol fee and model
-    /// royalty off the price, the rest to the provider, the unused escrow back to the buyer.
+    /// @dev Books the split of a finalized job the way DESIGN.md states it: protocol fee (rounded
+    /// up, so no payment skips it) and model royalty (rounded down, at the rate now but never above
+    /// the one agreed at accept, to the receiver now) off the price fixed at open, the rest to the
+    /// provider, the unused escrow back to the buyer.
     function _bookPayment(GhostJob storage job) internal {
-        uint256 fee = (job.price * feeBps) / BPS;
-        uint256 royalty = (job.price * _royaltyBps[job.modelId]) / BPS;
+        uint256 fee = (job.price * feeBps + BPS - 1) / BPS;
+        uint16 rate = _royaltyBps[job.modelId] < job.royaltyBps ? _royaltyBps[job.modelId] : job.royaltyBps;
+        uint256 royalty = (job.price * rate) / BPS;
+        address receiver = _royaltyTo[job.modelId];
         uint256 share = job.price - fee - royalty;
         ghostCredit[job.provider] += share;
         ghostCredit[treasury] += fee;
-        ghostCredit[royaltyReceiver] += royalty;
+        ghostCredit[receiver] += royalty;
         ghostCredit[job.buyer] += job.maxPrice - job.price;
         ghostEarned[job.provider] += share;
         ghostEarned[treasury] += fee;
-        ghostEarned[royaltyReceiver] += royalty;
+        ghostEarned[receiver] += royalty;
         ghostSpent[job.buyer] += job.price;
     }
 
     function _payeeCredits(address provider) internal view returns (uint256) {
-        return jobs.withdrawableOf(provider) + jobs.withdrawableOf(treasury) + jobs.withdrawableOf(royaltyReceiver);
+        return jobs.withdrawableOf(provider) + jobs.withdrawableOf(treasury) + jobs.withdrawableOf(royaltyReceiver)
+            + jobs.withdrawableOf(otherReceiver);
     }
 
     /// @dev A receipt of the given kind (see `deliverJob`) for `jobId`.

@@ -4,18 +4,24 @@ pragma solidity ^0.8.24;
 import {DevUSD} from "../../../src/DevUSD.sol";
 import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
+import {ModelRegistry} from "../../../src/ModelRegistry.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
 /// @notice Drives PaymentChannels through random sequences of channel calls. Buyers (or their hot
 /// keys) sign cumulative vouchers off-chain; providers redeem the newest, stale, forged or tampered
-/// ones; buyers top up and close unilaterally; providers close cooperatively. The handler keeps
-/// its own ledger of every channel, every voucher signed and every credit.
+/// ones; buyers top up and close unilaterally; providers close cooperatively. A publisher raises,
+/// lowers or redirects the model's royalty at any time, and right before a buyer's open lands
+/// (issue 9, finding 8). The handler keeps its own ledger of every channel, every voucher signed
+/// and every credit, and of who must be paid what: the fee (rounded up) to the treasury, the
+/// royalty at the channel's agreed rate (or lower) to the receiver of the moment, the rest to the
+/// provider, the unredeemed deposit back to the buyer; any other payment fails the run.
 contract PaymentChannelsHandler is HandlerBase {
     /// @notice Everything the handler needs, in one argument.
     struct Init {
         DevUSD token;
         PaymentChannels channels;
         ProviderRegistry registry;
+        ModelRegistry models;
         address auditCourt;
         address treasury;
         address royaltyReceiver;
@@ -25,6 +31,10 @@ contract PaymentChannelsHandler is HandlerBase {
         address[] buyers;
         uint256[] buyerKeys;
         address[] providers;
+        /// Publisher of `modelId`: may change its royalty.
+        address publisher;
+        /// A second royalty receiver the publisher may redirect the royalty to.
+        address otherReceiver;
     }
 
     /// @notice What the handler believes about one channel.
@@ -34,6 +44,8 @@ contract PaymentChannelsHandler is HandlerBase {
         address provider;
         address signer;
         uint256 deposit;
+        /// The royalty rate snapshotted at open (never above what the buyer agreed to).
+        uint16 royaltyBps;
         /// Sum of what every successful redeem said it paid.
         uint256 redeemed;
         /// The highest cumulative amount the buyer ever signed for this channel.
@@ -47,15 +59,21 @@ contract PaymentChannelsHandler is HandlerBase {
     }
 
     uint16 internal constant BPS = 10_000;
+    uint16 internal constant MAX_ROYALTY_BPS = 3_000;
 
     DevUSD public immutable token;
     PaymentChannels public immutable channels;
     ProviderRegistry public immutable registry;
+    ModelRegistry public immutable models;
     address public immutable auditCourt;
     address public immutable treasury;
     address public immutable royaltyReceiver;
+    address public immutable otherReceiver;
+    address public immutable publisher;
     uint16 public immutable feeBps;
-    uint16 public immutable royaltyBps;
+    /// @notice The model's royalty rate and receiver now, as the handler set them.
+    uint16 public royaltyBps;
+    address public royaltyTo;
     bytes32 public immutable modelId;
     uint64 public immutable challengePeriod;
     uint256 internal immutable _outsiderKey;
@@ -80,11 +98,15 @@ contract PaymentChannelsHandler is HandlerBase {
         token = init.token;
         channels = init.channels;
         registry = init.registry;
+        models = init.models;
         auditCourt = init.auditCourt;
         treasury = init.treasury;
         royaltyReceiver = init.royaltyReceiver;
+        otherReceiver = init.otherReceiver;
+        publisher = init.publisher;
         feeBps = init.feeBps;
         royaltyBps = init.royaltyBps;
+        royaltyTo = init.royaltyBps == 0 ? address(0) : init.royaltyReceiver;
         modelId = init.modelId;
         challengePeriod = init.channels.challengePeriod();
         (, _outsiderKey) = makeAddrAndKey("outsider");
@@ -102,36 +124,34 @@ contract PaymentChannelsHandler is HandlerBase {
         }
         _accounts.push(init.treasury);
         _accounts.push(init.royaltyReceiver);
+        _accounts.push(init.otherReceiver);
     }
 
     // ---------------------------------------------------------------- buyer actions
 
-    function openChannel(uint256 buyerSeed, uint256 providerSeed, uint256 deposit, bool hotKey) external {
-        address buyer = _pick(_buyers, buyerSeed);
-        address provider = _pick(_providers, providerSeed);
-        deposit = bound(deposit, 0, 1_000e6);
-        (, bool offered) = registry.getOfferPrice(provider, modelId);
-        bool expected = deposit > 0 && offered && registry.isActive(provider);
-        bytes32 expectedId = keccak256(abi.encode(block.chainid, address(channels), buyer, _nonces[buyer]));
-        address signer = hotKey ? _hotKeyOf[buyer] : address(0);
-        uint256 before = token.balanceOf(buyer);
-        vm.prank(buyer);
-        try channels.openChannel(provider, modelId, deposit, signer) returns (bytes32 channelId) {
-            _count(this.openChannel.selector);
-            _check(expected, true, "openChannel");
-            _checkEq(uint256(channelId), uint256(expectedId), "openChannel id");
-            _checkEq(before - token.balanceOf(buyer), deposit, "openChannel deposit");
-            _nonces[buyer]++;
-            GhostChannel storage channel = _channels.push();
-            channel.id = channelId;
-            channel.buyer = buyer;
-            channel.provider = provider;
-            channel.signer = hotKey ? signer : buyer;
-            channel.deposit = deposit;
-            channel.status = PaymentChannels.ChannelStatus.Open;
-        } catch {
-            _check(expected, false, "openChannel");
-        }
+    /// @param royaltySeed Three times in four the buyer agrees to the model's rate now (it read it
+    /// in the provider's quote), else to a random rate, maybe below the current one, which must revert.
+    function openChannel(uint256 buyerSeed, uint256 providerSeed, uint256 deposit, bool hotKey, uint256 royaltySeed)
+        external
+    {
+        uint16 maxRoyaltyBps = royaltySeed % 4 != 0 ? royaltyBps : uint16(bound(royaltySeed / 4, 0, MAX_ROYALTY_BPS));
+        _open(_pick(_buyers, buyerSeed), _pick(_providers, providerSeed), bound(deposit, 0, 1_000e6), hotKey, maxRoyaltyBps);
+    }
+
+    /// @notice Finding 8 as an attack: the buyer reads the royalty rate, the publisher changes it
+    /// (raises it, most often) before the open lands, the open carries the rate read.
+    function frontRunOpen(uint256 buyerSeed, uint256 providerSeed, uint256 deposit, uint256 newBps) external {
+        uint16 seen = royaltyBps;
+        _setRoyalty(uint16(bound(newBps, 0, MAX_ROYALTY_BPS)), royaltyReceiver);
+        _open(_pick(_buyers, buyerSeed), _pick(_providers, providerSeed), bound(deposit, 1, 1_000e6), false, seen);
+        _count(this.frontRunOpen.selector);
+    }
+
+    /// @notice The publisher changes the royalty at any time: raises, lowers, removes it, or sends it
+    /// to another receiver. Open channels keep at most their agreed rate.
+    function setRoyalty(uint256 bps, bool redirect) external {
+        _setRoyalty(uint16(bound(bps, 0, MAX_ROYALTY_BPS)), redirect ? otherReceiver : royaltyReceiver);
+        _count(this.setRoyalty.selector);
     }
 
     function topUp(uint256 channelSeed, uint256 amount, uint256 callerSeed) external {
@@ -256,6 +276,42 @@ contract PaymentChannelsHandler is HandlerBase {
 
     // ---------------------------------------------------------------- the calls and their ledger
 
+    function _open(address buyer, address provider, uint256 deposit, bool hotKey, uint16 maxRoyaltyBps) internal {
+        (, bool offered) = registry.getOfferPrice(provider, modelId);
+        bool expected = deposit > 0 && offered && registry.isActive(provider) && royaltyBps <= maxRoyaltyBps;
+        bytes32 expectedId = keccak256(abi.encode(block.chainid, address(channels), buyer, _nonces[buyer]));
+        address signer = hotKey ? _hotKeyOf[buyer] : address(0);
+        uint256 before = token.balanceOf(buyer);
+        vm.prank(buyer);
+        try channels.openChannel(provider, modelId, deposit, signer, maxRoyaltyBps) returns (bytes32 channelId) {
+            _count(this.openChannel.selector);
+            _check(expected, true, "openChannel");
+            _checkEq(uint256(channelId), uint256(expectedId), "openChannel id");
+            _checkEq(before - token.balanceOf(buyer), deposit, "openChannel deposit");
+            _checkEq(channels.getChannel(channelId).royaltyBps, royaltyBps, "openChannel royalty snapshot");
+            _nonces[buyer]++;
+            GhostChannel storage channel = _channels.push();
+            channel.id = channelId;
+            channel.buyer = buyer;
+            channel.provider = provider;
+            channel.signer = hotKey ? signer : buyer;
+            channel.deposit = deposit;
+            channel.royaltyBps = royaltyBps;
+            channel.status = PaymentChannels.ChannelStatus.Open;
+        } catch {
+            _check(expected, false, "openChannel");
+        }
+    }
+
+    /// @dev Sets the model's royalty as its publisher (a zero rate has no receiver) and books it.
+    function _setRoyalty(uint16 bps, address receiver) internal {
+        if (bps == 0) receiver = address(0);
+        vm.prank(publisher);
+        models.setRoyalty(modelId, receiver, bps);
+        royaltyBps = bps;
+        royaltyTo = receiver;
+    }
+
     function _redeem(uint256 index, address caller, uint256 cumulative, bytes memory signature, bool valid) internal {
         GhostChannel storage channel = _channels[index];
         uint256 payable_ = cumulative < channel.deposit ? cumulative : channel.deposit;
@@ -346,17 +402,20 @@ contract PaymentChannelsHandler is HandlerBase {
         }
     }
 
-    /// @dev Books a redeemed amount the way DESIGN.md states it: protocol fee and model royalty
-    /// credited, the rest sent to the provider. Returns the provider's share.
+    /// @dev Books a redeemed amount the way DESIGN.md states it: protocol fee (rounded up, so no
+    /// payment skips it) and model royalty (rounded down, at the rate now but never above the
+    /// channel's agreed one, to the receiver now) credited, the rest sent to the provider. Returns
+    /// the provider's share.
     function _bookPayment(GhostChannel storage channel, uint256 paid) internal returns (uint256 share) {
-        uint256 fee = (paid * feeBps) / BPS;
-        uint256 royalty = (paid * royaltyBps) / BPS;
+        uint256 fee = (paid * feeBps + BPS - 1) / BPS;
+        uint16 rate = royaltyBps < channel.royaltyBps ? royaltyBps : channel.royaltyBps;
+        uint256 royalty = (paid * rate) / BPS;
         share = paid - fee - royalty;
         channel.redeemed += paid;
         ghostCredit[treasury] += fee;
-        ghostCredit[royaltyReceiver] += royalty;
+        ghostCredit[royaltyTo] += royalty;
         ghostEarned[treasury] += fee;
-        ghostEarned[royaltyReceiver] += royalty;
+        ghostEarned[royaltyTo] += royalty;
         ghostEarned[channel.provider] += share;
         ghostSpent[channel.buyer] += paid;
     }

@@ -40,11 +40,13 @@ export function channelCommand(): Command {
       .requiredOption('--model <name|id>', 'model name (see `agora models`) or 0x model id')
       .requiredOption('--deposit <amount>', 'tokens to lock, e.g. 10 (base units with --units)')
       .option('--signer <address>', 'hot key that signs vouchers (default: the buyer key)')
+      .option('--max-royalty-bps <bps>', "highest model royalty you agree to, e.g. the rate in the provider's quote (default: the model's rate now)")
       .option('--units', UNITS_HELP)
-      .action((options: SignOptions & { provider: string; model: string; deposit: string; signer?: string; units?: boolean }) =>
+      .action((options: SignOptions & { provider: string; model: string; deposit: string; signer?: string; maxRoyaltyBps?: string; units?: boolean }) =>
         run(async () => {
           const provider = parseAddress(options.provider, '--provider');
           const signer = options.signer === undefined ? undefined : parseAddress(options.signer, '--signer');
+          const maxRoyaltyBps = options.maxRoyaltyBps === undefined ? undefined : parseRoyaltyBps(options.maxRoyaltyBps);
           const client = await connectSigner(options, 'buyer');
           const [model, units] = await Promise.all([resolveModel(client, options.model), getTokenUnits(client)]);
           const deposit = parseAmount(options.deposit, { flag: '--deposit', decimals: units.decimals, units: options.units });
@@ -57,11 +59,18 @@ export function channelCommand(): Command {
               fix: `pick a provider from \`agora models\` or check it with \`agora provider status ${provider}\`.`,
             });
           }
+          // Also checked before the approval: the publisher may have raised the rate since it was quoted.
+          if (maxRoyaltyBps !== undefined && model.royaltyBps > maxRoyaltyBps) {
+            throw new AgoraError('RoyaltyAboveMax', `${label} now pays its publisher ${model.royaltyBps} bps, above the ${maxRoyaltyBps} bps you agreed to.`, {
+              fix: 'ask the provider for a new quote; a provider refuses vouchers on a channel whose royalty is above what it accepts.',
+            });
+          }
           await checkBalance(client, deposit, units, '--deposit');
-          const result = await openChannel(client, { provider, modelId: model.modelId, deposit, signer });
+          const result = await openChannel(client, { provider, modelId: model.modelId, deposit, signer, maxRoyaltyBps: maxRoyaltyBps ?? model.royaltyBps });
           printResult(options, { channelId: result.channelId, provider, modelId: model.modelId, deposit, pricePerUnit: offer.pricePerUnit, unit: offer.unit, hash: result.hash }, () => [
             `opened channel ${result.channelId}`,
             `  to ${provider} for ${label}, deposit ${formatAmount(deposit, units)} (${formatAmount(offer.pricePerUnit, units)} per ${offer.unit}: ${offer.pricePerUnit === 0n ? '-' : (deposit / offer.pricePerUnit).toString()} ${offer.unit}s)`,
+            `  model royalty capped at ${model.royaltyBps} bps for the channel's life`,
             `  tx ${result.hash}`,
           ]);
         }),
@@ -207,6 +216,14 @@ async function listChannels(client: AgoraClient, who: Address): Promise<{ role: 
 
 function describeChannel(record: GetChannelReturnType) {
   return { ...record, remaining: record.deposit - record.redeemed };
+}
+
+/** A royalty rate in basis points, 0–3000 (the ModelRegistry's bound). */
+function parseRoyaltyBps(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 3_000) {
+    throw new AgoraError('InvalidNumber', `--max-royalty-bps must be an integer from 0 to 3000, got ${value}.`);
+  }
+  return Number(value);
 }
 
 function parseChannelId(value: string): Hex {

@@ -48,7 +48,7 @@ function progressLine(p: RunJobProgress, units: TokenUnits, describeJobFailure: 
     case 'serving':
       return `serving the input at ${p.inputURI}`;
     case 'opened':
-      return `opened job #${p.jobId}, escrowed ${formatAmount(p.maxPrice, units)}, deadline ${new Date(Number(p.deadline) * 1000).toISOString()}`;
+      return `opened job #${p.jobId}, escrowed ${formatAmount(p.maxPrice, units)}, price ${formatAmount(p.price, units)}, deadline ${new Date(Number(p.deadline) * 1000).toISOString()}`;
     case 'accepted':
       return `accepted by ${p.provider} at ${formatAmount(p.price, units)}`;
     case 'delivered':
@@ -77,7 +77,7 @@ export function jobCommand(): Command {
       .description('run a model once through JobMarket: serve the input, escrow, wait for delivery, fetch and verify the output')
       .requiredOption('--model <id|name>', 'model id (0x…) or registered name (e.g. agora/digits-mlp)')
       .requiredOption('--input <file>', 'a PNG image (sent as { image: <base64> }) or a JSON file with the model input')
-      .option('--max-price <amount>', 'escrow in tokens (base units with --units); default: the highest live offer for the model')
+      .option('--max-price <amount>', "escrow in tokens (base units with --units); the job pays --provider's offer when it opens (at most this), or this amount to any provider offering at most it; default: --provider's offer, else the highest live offer")
       .option('--units', 'read --max-price as integer token base units')
       .option('--provider <address>', 'only this provider may take the job')
       .option('--deadline <seconds>', 'seconds until the escrow can be reclaimed if nothing is delivered', '300')

@@ -38,6 +38,14 @@ describe('loadNodeConfig', () => {
     ).toThrow(/gateway\.apiKeys\.0: give exactly one of key or keyHash[\s\S]*gateway\.apiKeys\.1: give exactly one of key or keyHash/);
   });
 
+  it('takes a royalty cap per model, refusing one outside 0-3000 bps by its path', () => {
+    const capped = loadNodeConfig({ file: configFile({ ...base, provider: { models: [{ kind: 'ocr', price: 3000, maxRoyaltyBps: 500 }] } }) });
+    expect(capped.provider!.models[0]!.maxRoyaltyBps).toBe(500);
+    expect(() => loadNodeConfig({ file: configFile({ ...base, provider: { models: [{ kind: 'ocr', price: 3000, maxRoyaltyBps: 3001 }] } }) })).toThrow(
+      /provider\.models\.0\.maxRoyaltyBps/,
+    );
+  });
+
   it('lets the environment override the file', () => {
     const config = loadNodeConfig({ file: configFile({ ...base, gateway: {} }), env: { AGORA_RPC_URL: 'http://10.0.0.1:8545', AGORA_STATE_DIR: '/var/agora' } });
     expect(config).toMatchObject({ rpcUrl: 'http://10.0.0.1:8545', stateDir: '/var/agora' });

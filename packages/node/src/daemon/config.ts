@@ -4,12 +4,19 @@ import { AgoraError } from '@agora/sdk';
 
 const amount = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
 
+/**
+ * The highest model royalty (bps, 0–3000) this provider pays from its share for the model: channels
+ * opened above it are refused and jobs are accepted only up to it. Default: the model's rate when
+ * the node offered it.
+ */
+const maxRoyaltyBps = z.number().int().min(0).max(3_000).optional();
+
 const servedModelConfig = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('digits'), path: z.string().min(1), name: z.string().optional(), price: amount }),
+  z.object({ kind: z.literal('digits'), path: z.string().min(1), name: z.string().optional(), price: amount, maxRoyaltyBps }),
   /** Any ONNX file with a float32 input and output: input `{ data, dims }`, output `{ name, dims, data }`. */
-  z.object({ kind: z.literal('onnx'), path: z.string().min(1), name: z.string().min(1), price: amount }),
-  z.object({ kind: z.literal('gguf'), path: z.string().min(1), name: z.string().optional(), quantization: z.string().optional(), price: amount }),
-  z.object({ kind: z.literal('ocr'), name: z.string().optional(), price: amount }),
+  z.object({ kind: z.literal('onnx'), path: z.string().min(1), name: z.string().min(1), price: amount, maxRoyaltyBps }),
+  z.object({ kind: z.literal('gguf'), path: z.string().min(1), name: z.string().optional(), quantization: z.string().optional(), price: amount, maxRoyaltyBps }),
+  z.object({ kind: z.literal('ocr'), name: z.string().optional(), price: amount, maxRoyaltyBps }),
 ]);
 
 /** An API key of the gateway's own users: give the key itself or its sha-256 (hex), and a spend limit. */

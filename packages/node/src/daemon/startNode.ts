@@ -69,9 +69,18 @@ function createServedModel(model: ServedModelConfig): Promise<ClosableModel> {
 
 /**
  * Registers the provider, its stake and its offers on-chain if they are not there yet (idempotent,
- * so a restart changes nothing that is already right).
+ * so a restart changes nothing that is already right). Fills `royaltyLimits` for every model the
+ * config gives no limit: the royalty rate the model has as the node offers it, the rate the
+ * provider priced its offer under.
  */
-async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models: ServedModel[], targetStake: bigint, log: Logger) {
+async function ensureOnChain(
+  client: AgoraWalletClient,
+  endpoint: string,
+  models: ServedModel[],
+  targetStake: bigint,
+  log: Logger,
+  royaltyLimits: Map<string, number>,
+) {
   const me = client.account.address;
   const record = await getProvider(client, { provider: me });
   if (!record.registered) {
@@ -95,6 +104,11 @@ async function ensureOnChain(client: AgoraWalletClient, endpoint: string, models
       await registerModel(client, { ...model.descriptor, metadataURI: modelNameURI(model.descriptor.name) });
       log.info({ modelId, name: model.descriptor.name }, 'registered model');
     }
+    if (!royaltyLimits.has(modelId.toLowerCase())) {
+      const { royaltyBps } = await getModel(client, { modelId });
+      royaltyLimits.set(modelId.toLowerCase(), royaltyBps);
+      log.info({ modelId, maxRoyaltyBps: royaltyBps }, 'accepting the model royalty it has now');
+    }
     const offer = await getOffer(client, { provider: me, modelId });
     if (!offer.active || offer.pricePerUnit !== model.pricePerCall) {
       await setOffer(client, { modelId, pricePerUnit: model.pricePerCall });
@@ -117,10 +131,13 @@ async function startProviderRole(
   const { client, deployment, stateDir, log, cleanup } = ctx;
   const account = client.account;
   const models: ClosableModel[] = [];
+  // Highest royalty rate accepted per model: from the config, else filled in by ensureOnChain.
+  const royaltyLimits = new Map<string, number>();
   for (const modelConfig of provider.models) {
     const model = await createServedModel(modelConfig);
     cleanup.push(() => model.close());
     models.push(model);
+    if (modelConfig.maxRoyaltyBps !== undefined) royaltyLimits.set(model.descriptor.modelId.toLowerCase(), modelConfig.maxRoyaltyBps);
     log.info({ name: model.descriptor.name, modelId: model.descriptor.modelId }, 'model loaded');
   }
 
@@ -143,7 +160,7 @@ async function startProviderRole(
   const wrongAnswerRate = provider.testing?.wrongAnswerRate ?? 0;
   if (wrongAnswerRate > 0) log.warn({ wrongAnswerRate }, 'TESTING: this provider answers wrongly on purpose; audits and canaries should slash it');
   const sold = wrongAnswerRate > 0 ? models.map((model) => withWrongAnswers(model, { rate: wrongAnswerRate })) : models;
-  const app = await buildProviderApp({ client, store, models: sold, logger: log.child({ component: 'http' }) });
+  const app = await buildProviderApp({ client, store, models: sold, royaltyLimits, logger: log.child({ component: 'http' }) });
   // Slow path: job inputs and outputs, content-addressed, served at /v1/payloads/:sha256.
   const payloads = createPayloadStore({ dir: join(stateDir, 'payloads'), maxBytes: provider.jobs.maxPayloadBytes });
   registerPayloadRoutes(app, payloads);
@@ -166,11 +183,11 @@ async function startProviderRole(
   }
   const url = await app.listen({ host: provider.host, port: provider.port });
 
-  await ensureOnChain(client, provider.publicUrl ?? url, models, provider.stake ?? deployment.parameters.minStake, log);
+  await ensureOnChain(client, provider.publicUrl ?? url, models, provider.stake ?? deployment.parameters.minStake, log, royaltyLimits);
   await redeemer.start();
   const { jobs: jobsConfig } = provider;
   const jobs = jobsConfig.enabled
-    ? createJobWatcher({ client, models, payloads, store: { path: join(stateDir, 'jobs.db') }, log: (event, fields) => log.info({ component: 'jobs', ...fields }, event), pollIntervalMs: jobsConfig.pollIntervalMs, maxPayloadBytes: jobsConfig.maxPayloadBytes, minTimeLeftSeconds: jobsConfig.minTimeLeftSeconds })
+    ? createJobWatcher({ client, models, payloads, royaltyLimits, store: { path: join(stateDir, 'jobs.db') }, log: (event, fields) => log.info({ component: 'jobs', ...fields }, event), pollIntervalMs: jobsConfig.pollIntervalMs, maxPayloadBytes: jobsConfig.maxPayloadBytes, minTimeLeftSeconds: jobsConfig.minTimeLeftSeconds })
     : undefined;
   if (jobs) cleanup.push(() => jobs.stop());
   await jobs?.start();

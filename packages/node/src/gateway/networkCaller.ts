@@ -71,7 +71,7 @@ export type NetworkCallResult = {
 const DEFAULT_QUOTED_LATENCY_MS = 1_000;
 
 /** Provider refusals that mean "this channel is unusable": open another one. */
-const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherForged']);
+const CHANNEL_REFUSALS = new Set(['WrongChannel', 'ChannelNotOpen', 'UnknownChannel', 'VoucherForged', 'RoyaltyNotAccepted']);
 /** Refusals of a voucher whose amount did not match the provider's books: set the view right and pay again. */
 const AMOUNT_REFUSALS = new Set(['VoucherUnderpaid', 'VoucherReplayed', 'VoucherRaced', 'ChannelExhausted']);
 

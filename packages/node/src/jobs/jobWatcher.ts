@@ -45,6 +45,13 @@ export type JobWatcherInit = {
   withdraw?: boolean;
   /** Blocks per event query (default 5,000, within what public RPCs allow). */
   blockRange?: bigint;
+  /**
+   * The highest royalty rate (bps) this provider pays from its share, per model id (lower case);
+   * an accept carries it, so a publisher raising the royalty meanwhile makes the accept revert
+   * instead of binding the job to the new rate. A model without an entry accepts the rate read
+   * just before accepting.
+   */
+  royaltyLimits?: ReadonlyMap<string, number>;
 };
 
 /**
@@ -154,10 +161,13 @@ export function createJobWatcher(init: JobWatcherInit) {
     // record, and must then be done (or failed), whatever its price or deadline.
     const onChain = await getJob(client, { jobId: job.jobId });
     if (onChain.status !== 'Open') return void reconcile(job, onChain);
-    if (job.maxPrice < model.pricePerCall) return skip(`max price ${job.maxPrice} is below the offer price ${model.pricePerCall}`);
+    // The price was fixed when the job opened (our offer then, or the buyer's max price): it is
+    // what we are paid, whatever our offer is now.
+    if (onChain.price < model.pricePerCall) return skip(`price ${onChain.price} is below the offer price ${model.pricePerCall}`);
     if (job.deadline < now + minTimeLeft) return skip(`deadline ${job.deadline} leaves less than ${minTimeLeft} s`);
+    const maxRoyaltyBps = init.royaltyLimits?.get(job.modelId.toLowerCase());
     try {
-      await acceptJob(client, { jobId: job.jobId });
+      await acceptJob(client, { jobId: job.jobId, ...(maxRoyaltyBps === undefined ? {} : { maxRoyaltyBps }) });
     } catch (err) {
       const code = errorCode(err);
       if (code === 'JobMarketInvalidStatus') {
@@ -166,11 +176,13 @@ export function createJobWatcher(init: JobWatcherInit) {
         return log('job taken by someone else', { jobId: job.jobId.toString() });
       }
       if (code === 'JobMarketDeadlinePassed') return skip('deadline passed before accepting');
-      if (code === 'JobMarketPriceTooHigh' || code === 'JobMarketProviderUnavailable' || code === 'JobMarketNotProvider') return skip(errorMessage(err));
+      if (code === 'JobMarketPriceTooHigh' || code === 'JobMarketProviderUnavailable' || code === 'JobMarketNotProvider' || code === 'SettlementRoyaltyAboveMax') {
+        return skip(errorMessage(err));
+      }
       throw err; // transient (RPC): the job stays open and is looked at again next pass
     }
-    store.setState(job.jobId, 'accepted', { note: `accepted at ${model.pricePerCall}` });
-    log('job accepted', { jobId: job.jobId.toString(), price: model.pricePerCall.toString() });
+    store.setState(job.jobId, 'accepted', { note: `accepted at ${onChain.price}` });
+    log('job accepted', { jobId: job.jobId.toString(), price: onChain.price.toString() });
   }
 
   /** Reports a failure: the buyer gets the whole escrow back, we get nothing. */

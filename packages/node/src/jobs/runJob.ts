@@ -29,7 +29,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, createPayloadStore, payloadPath } from '../p
 /** What {@link runJob} reports as the job moves on. */
 export type RunJobProgress =
   | { type: 'serving'; inputURI: string; inputHash: Hex }
-  | { type: 'opened'; jobId: bigint; maxPrice: bigint; deadline: bigint }
+  | { type: 'opened'; jobId: bigint; maxPrice: bigint; price: bigint; deadline: bigint }
   | { type: 'accepted'; provider: Address; price: bigint }
   | { type: 'delivered'; outputHash: Hex }
   | { type: 'fetched'; url: string; bytes: number }
@@ -44,7 +44,11 @@ export type RunJobParameters = {
   /** The model input (for the digit classifier: `{ image: <base64 PNG> }`). */
   input: unknown;
   params?: Record<string, unknown>;
-  /** Escrow; default: the highest live offer for the model (or `provider`'s offer), so any of them can take it. */
+  /**
+   * Escrow; default: `provider`'s offer, else the highest live offer for the model, so any of
+   * them can take it. The price is fixed at open: `provider`'s offer then (at most this), or, for a
+   * job any provider may take, this amount, whoever takes it.
+   */
   maxPrice?: bigint;
   /** Only this provider may accept. */
   provider?: Address;
@@ -72,7 +76,7 @@ export type RunJobReturnType = {
   status: 'Delivered' | 'Finalized' | 'Failed' | 'Reclaimed' | 'Cancelled';
   maxPrice: bigint;
   provider?: Address;
-  /** What the provider is (or was) paid: its offer price; 0 unless delivered. */
+  /** What the provider is (or was) paid: the price fixed at open; 0 unless delivered. */
   price: bigint;
   /** Escrow that comes (or came) back to the buyer. */
   refund: bigint;
@@ -125,7 +129,7 @@ export async function runJob(client: AgoraWalletClient, parameters: RunJobParame
     progress({ type: 'serving', inputURI, inputHash });
 
     const deadline = (await chainNow(client)) + (parameters.deadlineSeconds ?? 300n);
-    const { jobId } = await openJob(client, {
+    const { jobId, price } = await openJob(client, {
       modelId,
       inputHash,
       inputURI,
@@ -133,7 +137,7 @@ export async function runJob(client: AgoraWalletClient, parameters: RunJobParame
       deadline,
       ...(parameters.provider ? { provider: parameters.provider } : {}),
     });
-    progress({ type: 'opened', jobId, maxPrice, deadline });
+    progress({ type: 'opened', jobId, maxPrice, price, deadline });
 
     let acceptedBy: Address | undefined;
     let job: GetJobReturnType;
@@ -239,8 +243,9 @@ export async function getJobReceipt(client: AgoraClient, jobId: bigint): Promise
 }
 
 /**
- * The escrow to put up when the buyer names none: the named provider's offer, or the highest live
- * offer, so that any provider serving the model can take the job (the unused part comes back).
+ * The escrow to put up when the buyer names none: the named provider's offer (which the job then
+ * pays), or the highest live offer, so that any provider serving the model can take the job (a job
+ * open to any provider pays its whole escrow: name a provider or pass maxPrice to pay less).
  */
 async function defaultMaxPrice(client: AgoraClient, modelId: Hex, provider: Address | undefined): Promise<bigint> {
   const offers = await getOffersForModel(client, { modelId });

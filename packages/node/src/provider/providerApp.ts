@@ -30,6 +30,15 @@ export type ProviderAppInit = {
   closeMarginSeconds?: number;
   /** A pino logger for requests (default: none). */
   logger?: FastifyBaseLogger;
+  /**
+   * The highest model royalty rate (bps) this provider pays from its share, per model id (lower
+   * case). A channel snapshots the rate when the buyer opens it, and the provider never agreed to
+   * that snapshot: vouchers on a channel above this are refused (`RoyaltyNotAccepted`, 409), and
+   * the 402 quote tells buyers to open with it as their `maxRoyaltyBps`. A model without an entry
+   * accepts any rate. The node fills it with the rate each model had when it offered it, or the
+   * `maxRoyaltyBps` of its config.
+   */
+  royaltyLimits?: ReadonlyMap<string, number>;
 };
 
 /**
@@ -50,6 +59,8 @@ const ERROR_STATUS: Record<string, number> = {
   ChannelExhausted: 402,
   ChannelNotOpen: 402,
   UnknownChannel: 402,
+  // The channel is fine but its terms are not: a new voucher cannot fix it, a new channel can.
+  RoyaltyNotAccepted: 409,
 };
 
 /** `stream` asks for server-sent events (models that stream only); it is not part of the request hash. */
@@ -81,6 +92,7 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
   const models = new Map(init.models.map((m) => [m.descriptor.modelId.toLowerCase(), m]));
   const channels = new Map<string, { channel: GetChannelReturnType; readAt: number }>();
   const channelTtlMs = init.channelTtlMs ?? 10_000;
+  const royaltyLimit = (modelId: Hex) => init.royaltyLimits?.get(modelId.toLowerCase());
 
   /**
    * The channel as the chain has it, cached briefly: a buyer's unilateral close or top-up shows
@@ -176,6 +188,8 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
         chainId: domain.chainId,
         requestHash,
         header: PAYMENT_HEADER,
+        // Open the channel with this as maxRoyaltyBps: vouchers on a channel above it are refused.
+        ...(royaltyLimit(modelId) === undefined ? {} : { maxRoyaltyBps: royaltyLimit(modelId) }),
       };
       const header = request.headers[PAYMENT_HEADER];
       if (typeof header !== 'string') {
@@ -195,7 +209,14 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
               payTo: me.address,
               maxTimeoutSeconds: 600,
               asset: client.deployment.contracts.token,
-              extra: { paymentChannels: domain.paymentChannels, modelId, requestHash, header: PAYMENT_HEADER, unit: 'call' },
+              extra: {
+                paymentChannels: domain.paymentChannels,
+                modelId,
+                requestHash,
+                header: PAYMENT_HEADER,
+                unit: 'call',
+                ...(royaltyLimit(modelId) === undefined ? {} : { maxRoyaltyBps: royaltyLimit(modelId) }),
+              },
             },
           ],
         });
@@ -318,6 +339,14 @@ export async function buildProviderApp(init: ProviderAppInit): Promise<FastifyIn
       }
       if (channel.modelId.toLowerCase() !== model.descriptor.modelId.toLowerCase()) {
         throw new AgoraError('WrongChannel', `Channel ${voucher.channelId} is for another model.`, { fix: 'open a channel for this model.' });
+      }
+      const limit = royaltyLimit(model.descriptor.modelId);
+      if (limit !== undefined && channel.royaltyBps > limit) {
+        throw new AgoraError(
+          'RoyaltyNotAccepted',
+          `Channel ${voucher.channelId} pays the model's publisher ${channel.royaltyBps} bps, above the ${limit} bps this provider accepts for the model.`,
+          { fix: `open a new channel with maxRoyaltyBps ${limit} (the rate in this provider's quote).` },
+        );
       }
       const closingTooSoon =
         channel.status === 'Closing' && channel.closesAt * 1000n < BigInt(Date.now()) + BigInt((init.closeMarginSeconds ?? 600) * 1000);

@@ -70,6 +70,10 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   SettlementNothingToWithdraw: ([account]) => ({ message: `${short(account)} has nothing to withdraw.` }),
   SettlementZeroAmount: () => ({ message: 'The amount is zero.', fix: 'pass a positive amount.' }),
   SettlementUnknownModel: ([id]) => ({ message: `Model ${short(id)} is not registered.`, fix: 'check the model id against the ModelRegistry (getModels).' }),
+  SettlementRoyaltyAboveMax: ([id, bps, max]) => ({
+    message: `Model ${short(id)}'s royalty is ${bps} bps, above the ${max} bps agreed to; its publisher raised it.`,
+    fix: 'read the new rate (getModel) and open or accept again only if you agree to it.',
+  }),
   // JobMarket
   JobMarketUnknownJob: ([id]) => ({ message: `Job ${id} does not exist.` }),
   JobMarketInvalidStatus: ([id, status]) => ({
@@ -81,7 +85,14 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   JobMarketDeadlinePassed: ([id, deadline]) => ({ message: `Job ${id}'s deadline (${when(deadline)}) has passed.`, fix: 'the buyer can reclaim the escrow.' }),
   JobMarketDeadlineNotPassed: ([id, deadline]) => ({ message: `Job ${id} can be reclaimed only after its deadline, ${when(deadline)}.`, fix: 'wait, or cancel it if no provider accepted it yet.' }),
   JobMarketProviderUnavailable: ([p, id]) => ({ message: `Provider ${short(p)} is not active or does not offer model ${short(id)}.`, fix: 'stake at least the minimum and set an offer for the model.' }),
-  JobMarketPriceTooHigh: ([id, price, max]) => ({ message: `The offer price ${amount(price)} is above job ${id}'s max price ${amount(max)}.` }),
+  JobMarketPriceTooHigh: ([id, price, max]) => ({
+    message: `The offer price ${amount(price)} is above what job ${id} pays (${amount(max)}).`,
+    fix: 'a job pays the price fixed when it opened: a named provider\'s offer then, else its max price.',
+  }),
+  JobMarketInvalidChallengeWindow: ([window]) => ({
+    message: `challengeWindow ${window} s is invalid: a delivery would be paid before any audit could dispute it.`,
+    fix: 'deploy with a challenge window above zero, e.g. 3600 s.',
+  }),
   JobMarketInvalidReceipt: ([id, recovered]) => ({ message: `The receipt for job ${id} was signed by ${short(recovered)}, not by the job's provider.` }),
   JobMarketChallengeWindowOpen: ([id, endsAt]) => ({ message: `Job ${id} can be finalized from ${when(endsAt)}, when its challenge window closes.` }),
   JobMarketEmptyOutput: ([id]) => ({ message: `The output hash for job ${id} is zero.` }),
@@ -90,6 +101,10 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   PaymentChannelsInvalidStatus: ([id, status]) => ({ message: `Channel ${short(id)} is ${STATUS.channel[Number(status)] ?? status}, which does not allow this.` }),
   PaymentChannelsNotBuyer: ([id, caller]) => ({ message: `${short(caller)} is not the buyer of channel ${short(id)}.` }),
   PaymentChannelsNotProvider: ([id, caller]) => ({ message: `${short(caller)} is not the provider of channel ${short(id)}.` }),
+  PaymentChannelsInvalidChallengePeriod: ([period]) => ({
+    message: `challengePeriod ${period} s is invalid: a buyer could close in the block it was served and the provider could never redeem.`,
+    fix: 'deploy with a challenge period above zero, e.g. 86400 s.',
+  }),
   PaymentChannelsProviderUnavailable: ([p, id]) => ({ message: `Provider ${short(p)} is not active or does not offer model ${short(id)}.`, fix: 'pick a provider with a live offer for the model (getOffersForModel).' }),
   PaymentChannelsInvalidVoucherSignature: ([id, recovered, signer]) => ({
     message: `The voucher for channel ${short(id)} was signed by ${short(recovered)}, not by the channel's signer ${short(signer)}.`,

@@ -2396,6 +2396,17 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "challengeWindow",
+        "type": "uint64"
+      }
+    ],
+    "name": "JobMarketInvalidChallengeWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "deadline",
         "type": "uint64"
       },
@@ -2577,6 +2588,27 @@ export const jobMarketAbi = [
       }
     ],
     "name": "SettlementNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "royaltyBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxRoyaltyBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "SettlementRoyaltyAboveMax",
     "type": "error"
   },
   {
@@ -2791,6 +2823,12 @@ export const jobMarketAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
         "internalType": "address",
         "name": "provider",
         "type": "address"
@@ -2875,6 +2913,11 @@ export const jobMarketAbi = [
         "internalType": "uint256",
         "name": "jobId",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxRoyaltyBps",
+        "type": "uint16"
       }
     ],
     "name": "acceptJob",
@@ -3439,6 +3482,17 @@ export const paymentChannelsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "challengePeriod",
+        "type": "uint64"
+      }
+    ],
+    "name": "PaymentChannelsInvalidChallengePeriod",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "channelId",
         "type": "bytes32"
@@ -3610,6 +3664,27 @@ export const paymentChannelsAbi = [
       }
     ],
     "name": "SettlementNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "royaltyBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxRoyaltyBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "SettlementRoyaltyAboveMax",
     "type": "error"
   },
   {
@@ -4122,6 +4197,11 @@ export const paymentChannelsAbi = [
         "internalType": "address",
         "name": "signer",
         "type": "address"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxRoyaltyBps",
+        "type": "uint16"
       }
     ],
     "name": "openChannel",

@@ -77,35 +77,72 @@ export type DeployAgoraParameters = Partial<Omit<DeploymentParameters, 'treasury
 export type DeployAgoraReturnType = Deployment;
 
 /**
- * Refuses parameters that would deploy a broken market, before any gas is spent: a zero challenge
- * period lets a buyer close a channel in the same block so its provider can never redeem; a zero
- * unbonding delay lets a cheater withdraw its stake before an audit can slash it.
+ * Refuses parameters that would deploy a broken market, before anything is sent: each message
+ * names the parameter and says why it would break. The contracts' constructors refuse the same
+ * (a zero challengePeriod, challengeWindow, slashAmount or jailDuration, a verifier penalty above
+ * the minimum stake, an unbonding delay shorter than the court's windows), so a deployment that
+ * skips this check still cannot go live broken.
+ *
+ * @throws {AgoraError} `InvalidDeployParameters`, e.g. `Refusing to deploy: challengePeriod is 0:
+ * a buyer could close a channel in the block it was served and its provider could never redeem.`
+ *
+ * @example
+ * validateDeploymentParameters({ ...defaultDeploymentParameters, treasury, auditCourt: treasury })
  */
-function validateParameters(parameters: DeploymentParameters) {
-  const refuse = (what: string, fix: string) => {
-    throw new AgoraError('InvalidDeployParameters', `Refusing to deploy: ${what}.`, { fix });
+export function validateDeploymentParameters(parameters: Omit<DeploymentParameters, 'treasury' | 'auditCourt'>): void {
+  const refuse = (parameter: string, why: string, fix: string) => {
+    throw new AgoraError('InvalidDeployParameters', `Refusing to deploy: ${parameter} ${why}.`, { fix });
   };
   if (!Number.isInteger(parameters.protocolFeeBps) || parameters.protocolFeeBps < 0 || parameters.protocolFeeBps > 1_000) {
-    refuse(`protocol fee ${parameters.protocolFeeBps} bps is outside 0–1000`, 'pass a fee of at most 1000 bps (10 %).');
+    refuse('protocolFeeBps', `is ${parameters.protocolFeeBps}, outside 0–1000: the fee would leave too little of a payment to the provider`, 'pass a fee of at most 1000 bps (10 %).');
   }
-  if (parameters.challengePeriod <= 0n) refuse('the channel challenge period is zero', 'give providers time to redeem, e.g. 86400 s.');
-  if (parameters.unbondingDelay <= 0n) refuse('the unbonding delay is zero', 'keep stake slashable for a while after unbonding, e.g. 604800 s.');
-  if (parameters.challengeWindow <= 0n) refuse('the job challenge window is zero', 'leave time to dispute a delivery, e.g. 3600 s.');
-  if (parameters.minStake <= 0n) refuse('the minimum stake is zero', 'require a stake providers can lose, e.g. 100 tokens.');
+  if (parameters.challengePeriod <= 0n) {
+    refuse('challengePeriod', 'is 0: a buyer could close a channel in the block it was served and its provider could never redeem', 'give providers time to redeem, e.g. 86400 s.');
+  }
+  if (parameters.unbondingDelay <= 0n) {
+    refuse('unbondingDelay', 'is 0: a cheater could withdraw its stake before an audit can slash it', 'keep stake slashable for a while after unbonding, e.g. 604800 s.');
+  }
+  if (parameters.challengeWindow <= 0n) {
+    refuse('challengeWindow', 'is 0: a job delivery would be paid out at once, before any audit can dispute it', 'leave time to dispute a delivery, e.g. 3600 s.');
+  }
+  if (parameters.minStake <= 0n) refuse('minStake', 'is 0: providers would have nothing to lose', 'require a stake providers can lose, e.g. 100 tokens.');
   const audit = parameters.audit;
   if (!audit) return;
-  if (audit.auditBond <= 0n) refuse('the audit bond is zero', 'make opening an audit cost something, e.g. 10 tokens, so audits cannot be spammed.');
-  if (audit.escalationBond <= 0n) refuse('the escalation bond is zero', 'make escalating cost something, e.g. 20 tokens.');
-  if (audit.slashAmount <= 0n) refuse('the slash amount is zero', 'make a confirmed failure cost the provider stake, e.g. 50 tokens.');
+  if (audit.auditBond <= 0n) refuse('audit.auditBond', 'is 0: audits could be spammed for free', 'make opening an audit cost something, e.g. 10 tokens.');
+  if (audit.escalationBond <= 0n) refuse('audit.escalationBond', 'is 0: escalations could be spammed for free', 'make escalating cost something, e.g. 20 tokens.');
+  if (audit.slashAmount <= 0n) refuse('audit.slashAmount', 'is 0: a provider found cheating would lose nothing', 'make a confirmed failure cost the provider stake, e.g. 50 tokens.');
+  if (audit.jailDuration <= 0n) refuse('audit.jailDuration', 'is 0: a provider found cheating could take new work in the same block', 'bar a cheater from work for a while, e.g. 86400 s.');
+  if (audit.verifierPenalty > parameters.minStake) {
+    refuse(
+      'audit.verifierPenalty',
+      `(${audit.verifierPenalty}) is above minStake (${parameters.minStake}): one penalty could take more than a verifier must stake`,
+      `keep the penalty at most the minimum stake, e.g. ${parameters.minStake / 10n}.`,
+    );
+  }
   const shares = [audit.refundBps, audit.bountyBps];
   if (!shares.every((bps) => Number.isInteger(bps) && bps >= 0) || audit.refundBps + audit.bountyBps > 10_000) {
-    refuse(`refund ${audit.refundBps} bps + bounty ${audit.bountyBps} bps is more than the whole slash`, 'keep refundBps + bountyBps at most 10000.');
+    refuse('audit.refundBps + audit.bountyBps', `(${audit.refundBps} + ${audit.bountyBps} bps) is more than the whole slash`, 'keep refundBps + bountyBps at most 10000.');
   }
   if (audit.drawDelayBlocks < 1n || audit.drawDelayBlocks > 128n) {
-    refuse(`the draw delay of ${audit.drawDelayBlocks} blocks is outside 1–128`, 'draw from a block mined after the audit opened, within the 256 blocks whose hash the EVM keeps, e.g. 2.');
+    refuse('audit.drawDelayBlocks', `is ${audit.drawDelayBlocks}, outside 1–128: the draw needs the hash of a block mined after the audit opened, within the 256 the EVM keeps`, 'use e.g. 2.');
   }
   for (const window of ['commitWindow', 'revealWindow', 'escalationWindow'] as const) {
-    if (audit[window] <= 0n) refuse(`the audit ${window} is zero`, 'give verifiers and parties time to answer, e.g. 3600 s.');
+    if (audit[window] <= 0n) refuse(`audit.${window}`, 'is 0: verifiers and parties would have no time to answer', 'give them time, e.g. 3600 s.');
+  }
+  // drawTimeout exists once the court draws from a fixed candidate set (issue 9); older parameter
+  // objects have none, and their court needs no draw time.
+  const drawTimeout = (audit as { drawTimeout?: bigint }).drawTimeout;
+  if (drawTimeout !== undefined && drawTimeout <= 0n) {
+    refuse('audit.drawTimeout', 'is 0: an audit would be cancelled before its verifiers could be drawn', 'give the draw time, e.g. 3600 s.');
+  }
+  // An audit opened just before a provider unbonds must be judged before the stake can leave.
+  const auditSpan = (drawTimeout ?? 0n) + 2n * (audit.commitWindow + audit.revealWindow) + audit.escalationWindow;
+  if (parameters.unbondingDelay < auditSpan) {
+    refuse(
+      'unbondingDelay',
+      `(${parameters.unbondingDelay} s) is shorter than an audit can take (${drawTimeout === undefined ? '' : 'drawTimeout + '}2 × (commitWindow + revealWindow) + escalationWindow = ${auditSpan} s): a cheater could unbond and withdraw before its audit ends`,
+      `use an unbonding delay of at least ${auditSpan} s, or shorter audit windows.`,
+    );
   }
 }
 
@@ -134,7 +171,7 @@ export async function deployAgora(
   };
   const deployCourt = params.auditCourt === undefined;
   if (deployCourt) parameters.audit = { ...defaultAuditCourtParameters, ...params.audit };
-  validateParameters(parameters);
+  validateDeploymentParameters(parameters);
   const chainId = await getChainId(client);
   const startBlock = await getBlockNumber(client);
 

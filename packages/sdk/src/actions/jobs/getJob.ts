@@ -11,9 +11,11 @@ export type GetJobReturnType = {
   provider: Address;
   modelId: Hex;
   inputHash: Hex;
+  /** What the buyer escrowed. */
   maxPrice: bigint;
+  /** What the provider is paid, fixed when the job opened (a named provider's offer then, else `maxPrice`). */
   price: bigint;
-  /** The model royalty rate when the job was accepted: finalize never pays a higher one. */
+  /** The model royalty rate when the job was accepted (at most the provider's `maxRoyaltyBps`): finalize never pays a higher one. */
   royaltyBps: number;
   deadline: bigint;
   deliveredAt: bigint;

@@ -10,18 +10,24 @@ export type OpenJobParameters = {
   inputHash: Hex;
   /** Where the provider fetches the input (HTTP URL of a content-addressed store). */
   inputURI: string;
-  /** Escrowed; the provider is paid its offer price, at most this, and the rest comes back. */
+  /**
+   * Escrowed. The price is fixed at open: with `provider`, that provider's offer now (the open
+   * reverts if it is above this); without, this amount, paid to whichever provider offering at
+   * most this accepts. Whatever is escrowed above the price comes back at payout.
+   */
   maxPrice: bigint;
-  /** Only this provider may accept (default: any eligible provider). */
+  /** Only this provider may accept, at its offer when the job opens (default: any eligible provider). */
   provider?: Address;
   /** Unix seconds after which the buyer can reclaim an undelivered job. */
   deadline: bigint;
   approve?: boolean;
 };
-export type OpenJobReturnType = TransactionResult & { jobId: bigint };
+/** `price`: what the job pays its provider, fixed now. */
+export type OpenJobReturnType = TransactionResult & { jobId: bigint; price: bigint };
 
 /**
- * Opens a one-off job and escrows `maxPrice`.
+ * Opens a one-off job and escrows `maxPrice`. The job's price is fixed now (see `maxPrice`): no
+ * provider can raise what the buyer pays by changing its offer before it accepts.
  *
  * @example
  * const { jobId } = await openJob(client, { modelId, inputHash, inputURI, maxPrice: 5_000n, deadline })
@@ -48,5 +54,6 @@ export async function openJob(client: AgoraWalletClient, params: OpenJobParamete
     },
     `Opening a job for model ${params.modelId}`,
   );
-  return { ...result, jobId: getEventArgs(result.receipt, 'JobOpened').jobId as bigint };
+  const opened = getEventArgs(result.receipt, 'JobOpened');
+  return { ...result, jobId: opened.jobId as bigint, price: opened.price as bigint };
 }
