@@ -9,6 +9,8 @@ export type { TransactionResult } from './internal/sendTransaction.ts';
 export * from './vouchers/voucher.ts';
 export * from './receipts/jobReceipt.ts';
 export * from './receipts/inferenceReceipt.ts';
+export * from './receipts/receiptBatch.ts';
+export * from './merkle/sortedMerkleTree.ts';
 export * from './models/modelName.ts';
 export * from './actions/audits/assignVerifiers.ts';
 export * from './actions/audits/commitVerdict.ts';
