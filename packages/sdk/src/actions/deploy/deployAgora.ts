@@ -29,8 +29,9 @@ import {
  * multiple of a call's price, so sampling a few % of calls stays cheap, and goes to the verifier
  * when the provider passes (paying for the re-execution); a confirmed failure takes half the
  * minimum stake (30 % back to the buyer, 40 % to the verifiers, 30 % to the treasury); a silent or
- * overturned verifier loses 10 tokens and a day of work; each answer window is an hour, well inside
- * the 7-day unbonding delay so a cheater cannot leave before the slash.
+ * overturned verifier loses 10 tokens and a day of work; each answer window is an hour, and a
+ * verifier must be found within a day, all well inside the 7-day unbonding delay so a cheater
+ * cannot leave before the slash.
  */
 export const defaultAuditCourtParameters = {
   auditBond: 10_000n,
@@ -44,6 +45,7 @@ export const defaultAuditCourtParameters = {
   revealWindow: 3600n,
   escalationWindow: 3600n,
   jailDuration: 24n * 3600n,
+  drawTimeout: 24n * 3600n,
 } as const satisfies AuditCourtParameters;
 
 /** The devnet's defaults: quick enough for demos, shaped like production. */
@@ -77,9 +79,10 @@ export type DeployAgoraParameters = Partial<Omit<DeploymentParameters, 'treasury
 export type DeployAgoraReturnType = Deployment;
 
 /**
- * Refuses parameters that would deploy a broken market, before any gas is spent: a zero challenge
- * period lets a buyer close a channel in the same block so its provider can never redeem; a zero
- * unbonding delay lets a cheater withdraw its stake before an audit can slash it.
+ * Refuses parameters that would deploy a broken market, before any gas is spent (the contracts'
+ * constructors refuse the same): a zero challenge period lets a buyer close a channel in the same
+ * block so its provider can never redeem; a zero unbonding delay, or one shorter than an audit can
+ * take, lets a cheater withdraw its stake before an audit can slash it.
  */
 function validateParameters(parameters: DeploymentParameters) {
   const refuse = (what: string, fix: string) => {
@@ -97,6 +100,11 @@ function validateParameters(parameters: DeploymentParameters) {
   if (audit.auditBond <= 0n) refuse('the audit bond is zero', 'make opening an audit cost something, e.g. 10 tokens, so audits cannot be spammed.');
   if (audit.escalationBond <= 0n) refuse('the escalation bond is zero', 'make escalating cost something, e.g. 20 tokens.');
   if (audit.slashAmount <= 0n) refuse('the slash amount is zero', 'make a confirmed failure cost the provider stake, e.g. 50 tokens.');
+  if (audit.jailDuration <= 0n) refuse('the jail duration is zero', 'keep a provider found failing out of the market for a while, e.g. 86400 s.');
+  if (audit.verifierPenalty > parameters.minStake) {
+    refuse(`the verifier penalty ${audit.verifierPenalty} is above the minimum stake ${parameters.minStake}`, 'fine a verifier at most what an eligible verifier must hold (the minimum stake).');
+  }
+  if (audit.drawTimeout <= 0n) refuse('the draw timeout is zero', 'give the court time to draw a verifier before it cancels an audit, e.g. 86400 s.');
   const shares = [audit.refundBps, audit.bountyBps];
   if (!shares.every((bps) => Number.isInteger(bps) && bps >= 0) || audit.refundBps + audit.bountyBps > 10_000) {
     refuse(`refund ${audit.refundBps} bps + bounty ${audit.bountyBps} bps is more than the whole slash`, 'keep refundBps + bountyBps at most 10000.');
@@ -106,6 +114,13 @@ function validateParameters(parameters: DeploymentParameters) {
   }
   for (const window of ['commitWindow', 'revealWindow', 'escalationWindow'] as const) {
     if (audit[window] <= 0n) refuse(`the audit ${window} is zero`, 'give verifiers and parties time to answer, e.g. 3600 s.');
+  }
+  const auditSpan = audit.drawTimeout + 2n * (audit.commitWindow + audit.revealWindow) + audit.escalationWindow;
+  if (parameters.unbondingDelay < auditSpan) {
+    refuse(
+      `the unbonding delay ${parameters.unbondingDelay} s is shorter than the longest audit, drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = ${auditSpan} s, so stake could leave before an audit of it is judged`,
+      `raise the unbonding delay to at least ${auditSpan} s or shorten the audit windows.`,
+    );
   }
 }
 
