@@ -38,7 +38,8 @@ describe('agora deploy', () => {
 
     // The first chain names an account as the court; the second gets the AuditCourt contract (the default).
     const auditCourt = index === 0 ? privateKeyToAccount(generatePrivateKey()).address : undefined;
-    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100', ...(auditCourt ? ['--audit-court', auditCourt] : [])]);
+    const courtFlags = auditCourt ? ['--audit-court', auditCourt] : ['--draw-timeout', '7200', '--jail-duration', '600'];
+    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100', ...courtFlags]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`deploying Agora to chain ${node.chainId}`);
@@ -54,6 +55,7 @@ describe('agora deploy', () => {
     } else {
       expect(deployment.contracts.auditCourt).toBeDefined();
       expect(deployment.parameters.auditCourt).toBe(deployment.contracts.auditCourt);
+      expect(deployment.parameters.audit).toMatchObject({ drawTimeout: 7_200n, jailDuration: 600n });
     }
     // ScoreRoots is independent of the court: deployed either way.
     expect(deployment.contracts.scoreRoots).toBeDefined();
@@ -86,6 +88,21 @@ describe('agora deploy', () => {
     expect(zeroPeriod.code).toBe(1);
     expect(zeroPeriod.stderr).toContain('Refusing to deploy: the channel challenge period is zero.');
     expect(zeroPeriod.stdout).not.toMatch(/token\s+0x/); // nothing was deployed
+
+    // The AuditCourt's parameters that would let a cheater off or strand a bond, each named with why.
+    const refusals: [string[], string][] = [
+      [['--slash-amount', '0'], 'Refusing to deploy: the slash amount is zero.'],
+      [['--jail-duration', '0'], 'Refusing to deploy: the jail duration is zero.'],
+      [['--draw-timeout', '0'], 'Refusing to deploy: the draw timeout is zero.'],
+      [['--min-stake', '5000000', '--verifier-penalty', '5000001'], 'Refusing to deploy: the verifier penalty 5000001 is above the minimum stake 5000000.'],
+      [['--unbonding-delay', '3600'], 'Refusing to deploy: the unbonding delay 3600 s is shorter than the longest audit, drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = 104400 s'],
+    ];
+    for (const [flags, message] of refusals) {
+      const refused = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, ...flags], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(message);
+      expect(refused.stdout).not.toMatch(/token\s+0x/);
+    }
   });
 
   it('explains a missing key and an unreachable node instead of crashing', async () => {
