@@ -32,6 +32,8 @@ contract AuditCourtInvariantTest is InvariantFixture, AuditCourtFixture {
             channelIds[i] = channels.openChannel(providers[i], modelId, DEPOSIT, address(0));
         }
         for (uint256 i; i < openers.length; i++) {
+            vm.prank(buyer);
+            court.setAuditor(openers[i], true);
             vm.prank(openers[i]);
             token.approve(address(court), type(uint256).max);
         }
@@ -81,7 +83,7 @@ contract AuditCourtInvariantTest is InvariantFixture, AuditCourtFixture {
             AuditCourt.Audit memory audit = court.getAudit(id);
             if (audit.status == AuditCourt.AuditStatus.Drawing || audit.status == AuditCourt.AuditStatus.Voting
                     || audit.status == AuditCourt.AuditStatus.Decided) {
-                bonded += audit.bond + audit.escalationBond;
+                bonded += AUDIT_BOND + (audit.escalator == address(0) ? 0 : ESCALATION_BOND);
             }
         }
         _eq(court.getTotalBonded(), bonded, "totalBonded != bonds of open audits");
