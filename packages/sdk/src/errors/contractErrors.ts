@@ -41,9 +41,13 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   }),
   ProviderRegistryEmptyEndpoint: () => ({ message: 'The provider endpoint URL is empty.', fix: 'pass the URL where your node answers calls.' }),
   ProviderRegistryZeroAmount: () => ({ message: 'The amount is zero.', fix: 'pass a positive amount.' }),
-  ProviderRegistryInsufficientStake: ([p, stake, requested]) => ({
-    message: `Provider ${short(p)} has ${amount(stake)} staked but asked to unbond ${amount(requested)}.`,
-    fix: 'unbond at most the staked amount.',
+  ProviderRegistryInsufficientStake: ([p, stake, needed]) => ({
+    message: `Provider ${short(p)} has ${amount(stake)} staked, less than the ${amount(needed)} this needs (an offer needs the minimum stake; an unbond at most what is staked).`,
+    fix: 'stake more before setting an offer, or unbond at most the staked amount.',
+  }),
+  ProviderRegistryAuditPending: ([p, open]) => ({
+    message: `Provider ${short(p)} has ${open} audit(s) still open; its unbonded stake stays until they are judged.`,
+    fix: 'wait until the audits end (they are finalized within the court windows), then withdraw.',
   }),
   ProviderRegistryUnbondingNotReady: ([p, readyAt, amt]) => ({
     message:
