@@ -415,30 +415,32 @@ contract AuditCourt is ReentrancyGuard {
     /// of the model's candidate list, fixed when the audit opened (escalated); a candidate counts
     /// if `registry.isEligibleVerifier` says so for that snapshot and it is not the provider, the
     /// opener, the buyer, the signer or drawn before. At most `MAX_DRAW_ATTEMPTS` tries per open
-    /// seat. Anyone may call it once the draw block is mined. If that block's hash is gone, or
-    /// nobody is found at stage 0, a new draw block is set, until the draw deadline: then the
-    /// audit is cancelled and the bond credited back. At stage 1 the panel decides with the seats it has.
+    /// seat. Anyone may call it once the draw block is mined. If that block's hash is gone a new
+    /// draw block is set. If nobody is found at stage 0 a new draw block is set too, until the
+    /// draw deadline: then the audit is cancelled and the bond credited back. At stage 1 the panel
+    /// decides with the seats it has.
     function assignVerifiers(uint256 auditId) external nonReentrant {
         Audit storage audit = _existing(auditId);
         if (audit.status != AuditStatus.Drawing) revert AuditCourtInvalidStatus(auditId, audit.status);
         if (block.number <= audit.drawBlock) revert AuditCourtDrawTooEarly(auditId, audit.drawBlock);
         bytes32 entropy = blockhash(audit.drawBlock);
-        uint256 found;
-        if (entropy != bytes32(0)) found = _draw(auditId, audit, entropy);
-        if (found > 0) return;
-        if (audit.stage == 0 && _liveSeats(auditId, audit, 0) == 0) {
-            if (block.timestamp >= audit.drawDeadline) {
-                _cancel(auditId, audit);
-            } else {
-                audit.drawBlock = _nextDrawBlock();
-                emit DrawRescheduled(auditId, audit.drawBlock);
-            }
-        } else if (entropy == bytes32(0)) {
-            audit.drawBlock = _nextDrawBlock();
-            emit DrawRescheduled(auditId, audit.drawBlock);
-        } else {
+        // The hash is gone (nobody called within 256 blocks): draw again with a new block.
+        if (entropy == bytes32(0)) {
+            _reschedule(auditId, audit);
+        } else if (_draw(auditId, audit, entropy) > 0) {
+            return;
+        } else if (audit.stage == 1) {
             _decide(auditId, audit);
+        } else if (block.timestamp >= audit.drawDeadline) {
+            _cancel(auditId, audit);
+        } else {
+            _reschedule(auditId, audit);
         }
+    }
+
+    function _reschedule(uint256 auditId, Audit storage audit) private {
+        audit.drawBlock = _nextDrawBlock();
+        emit DrawRescheduled(auditId, audit.drawBlock);
     }
 
     /// @dev What one draw needs, in memory (the stack has no room for it).
