@@ -5,27 +5,34 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
 import {PaymentChannels} from "./PaymentChannels.sol";
 
 /// @title AuditCourt
-/// @notice Audits of the InferenceReceipts providers sign for paid calls. Anyone holding a receipt
-/// opens an audit with a bond; a verifier is drawn from the other active providers of the same
-/// model with the hash of a block mined after the audit was opened (so neither side knows it in
-/// advance), re-executes the call off-chain and commits, then reveals, a verdict. The losing side
-/// may escalate to a panel of three, which decides by majority. A confirmed failure slashes the
-/// provider (refund to the channel's buyer, bounty to the verifiers who found it, the rest to the
-/// treasury); a false accusation forfeits the opener's bond to the verifiers; a verifier who does
-/// not answer in time is jailed, fined and replaced. This contract is the ProviderRegistry's
-/// `auditCourt`, the only address that can jail and slash.
+/// @notice Audits of the InferenceReceipts providers sign for paid calls, in batches. The payer of
+/// a channel (its buyer, its voucher signer, or an address the buyer authorised) opens an audit of
+/// a Merkle root over up to `MAX_BATCH` of the channel's receipts, with a bond. Verifiers are drawn
+/// from the model's candidate list as it stood when the audit opened, with the hash of a block
+/// mined later, so neither side can pick or steer them; they fetch every leaf's evidence off-chain,
+/// re-execute it and commit, then reveal, a verdict: Pass, Fail, or Unverifiable (evidence missing
+/// or not matching the root). Missing evidence never clears a provider. The losing side may
+/// escalate to a panel of three, which decides by majority; panellists and first verifiers in the
+/// minority are fined. A confirmed failure slashes the provider (refund to the channel's buyer,
+/// bounty to the verifiers who found it, the rest to the treasury); a false accusation forfeits the
+/// opener's bond to the verifiers; a verifier who does not answer in time is jailed, fined and
+/// replaced. This contract is the ProviderRegistry's `auditCourt`, the only address that can jail
+/// and slash, and it keeps the registry's count of open audits so stake cannot leave mid-audit.
 contract AuditCourt is ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    /// @notice A verifier's answer. `None`: not revealed (yet).
+    /// @notice A verifier's answer. `None`: not revealed (yet). `Unverifiable`: the batch's evidence
+    /// was missing or did not match its root, count, channel or signatures.
     enum Verdict {
         None,
         Pass,
-        Fail
+        Fail,
+        Unverifiable
     }
 
     /// @notice Life of an audit. `Drawing`: waiting for the draw block, then `assignVerifiers`.
@@ -60,10 +67,10 @@ contract AuditCourt is ReentrancyGuard {
     }
 
     /// @notice Deploy-time parameters; all immutable.
-    /// @param auditBond What opening an audit costs; returned if the provider is found failing.
+    /// @param auditBond What opening an audit (of one batch) costs; returned if the provider is found failing.
     /// @param escalationBond What escalating to a panel costs; returned if the escalator wins.
     /// @param slashAmount Stake taken from a provider found failing.
-    /// @param verifierPenalty Stake taken from a verifier that did not answer in time or was overturned.
+    /// @param verifierPenalty Stake taken from a verifier that did not answer in time or was in a panel's minority.
     /// @param refundBps Share of a slash credited to the channel's buyer.
     /// @param bountyBps Share of a slash split among the verifiers that found the failure.
     /// @param drawDelayBlocks Blocks between the request of a draw and the block whose hash draws.
@@ -71,6 +78,8 @@ contract AuditCourt is ReentrancyGuard {
     /// @param revealWindow Seconds after the commit window to reveal.
     /// @param escalationWindow Seconds after a first verdict in which the losing side may escalate.
     /// @param jailDuration Seconds a provider found failing, or a verifier penalised, is jailed.
+    /// @param drawTimeout Seconds after opening by which a first verifier must be drawn; a draw that
+    /// finds nobody after it cancels the audit and returns the bond.
     struct Config {
         uint256 auditBond;
         uint256 escalationBond;
@@ -83,28 +92,47 @@ contract AuditCourt is ReentrancyGuard {
         uint64 revealWindow;
         uint64 escalationWindow;
         uint64 jailDuration;
+        uint64 drawTimeout;
     }
 
-    /// @notice An audit. `stage` 0 has one verifier, stage 1 (after escalation) a panel of three.
-    /// `verdict`: the first verifier's verdict once stage 0 is decided; the final outcome once resolved.
-    /// `openedBlock`: where its `AuditOpened` and `EvidenceOffered` events are, to read them with one narrow log query.
+    /// @notice An audit of one batch of one channel's receipts, packed into ten storage slots
+    /// (eight written at open). `stage` 0 has one verifier, stage 1 (after escalation) a panel of
+    /// three. `verdict`: the first verifier's verdict once stage 0 is decided; the final outcome
+    /// once resolved. `candidateCount`: length of the model's candidate list at open (at
+    /// escalation for the panel); only those candidates can be drawn. `openedBlock`: where its
+    /// `AuditOpened` and `EvidenceOffered` events are. The bonds are the config's: `auditBond` for
+    /// every audit, `escalationBond` once `escalator` is set.
     struct Audit {
+        // slot 0
         address opener;
         AuditStatus status;
         uint8 stage;
         Verdict verdict;
-        uint64 openedBlock;
+        uint32 receiptCount;
+        uint32 candidateCount;
+        // slot 1
         address provider;
-        uint64 drawBlock;
+        uint64 openedBlock;
+        uint32 seatCount;
+        // slot 2
         address buyer;
+        uint64 openedAt;
+        // slot 3
+        address signer;
+        uint64 drawBlock;
+        // slots 4-6
+        bytes32 channelId;
+        bytes32 modelId;
+        bytes32 receiptsRoot;
+        // slot 7
+        uint64 drawDeadline;
         uint64 commitDeadline;
-        address escalator;
         uint64 revealDeadline;
         uint64 escalationDeadline;
-        uint256 bond;
-        uint256 escalationBond;
-        bytes32 receiptDigest;
-        InferenceReceipt receipt;
+        // slots 8-9, written only on escalation
+        address escalator;
+        uint64 escalatedBlock;
+        uint64 escalatedAt;
     }
 
     /// @notice One drawn verifier of an audit. `commitment` = `hashVerdict(auditId, verifier, verdict, salt)`.
@@ -122,6 +150,11 @@ contract AuditCourt is ReentrancyGuard {
     );
     /// @notice Verifiers a panel (stage 1) has.
     uint8 public constant PANEL_SIZE = 3;
+    /// @notice Most receipts one audit's root may cover.
+    uint32 public constant MAX_BATCH = 64;
+    /// @notice Candidates a draw tries per open seat before giving up; bounds its gas whatever
+    /// the number of providers.
+    uint256 public constant MAX_DRAW_ATTEMPTS = 24;
     uint16 private constant BPS = 10_000;
     bytes32 private constant EIP712_DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -143,30 +176,35 @@ contract AuditCourt is ReentrancyGuard {
     uint64 private immutable _revealWindow;
     uint64 private immutable _escalationWindow;
     uint64 private immutable _jailDuration;
+    uint64 private immutable _drawTimeout;
 
     uint256 private _auditCount;
     mapping(uint256 auditId => Audit) private _audits;
-    mapping(uint256 auditId => Seat[]) private _seats;
-    mapping(uint256 auditId => mapping(address account => bool)) private _drawn;
-    mapping(bytes32 receiptDigest => uint256 auditId) private _auditOfReceipt;
+    mapping(uint256 auditId => mapping(uint256 index => Seat)) private _seats;
+    mapping(bytes32 receiptsRoot => uint256 auditId) private _auditOfRoot;
+    mapping(address buyer => mapping(address auditor => bool)) private _auditors;
     mapping(address account => uint256 amount) private _withdrawable;
     uint256 private _totalWithdrawable;
     uint256 private _totalBonded;
 
-    /// @notice Emitted when an audit is opened; the verifier is drawn with the hash of `drawBlock`.
+    /// @notice Emitted when an audit of a batch is opened; the verifier is drawn with the hash of `drawBlock`.
     event AuditOpened(
         uint256 indexed auditId,
         address indexed opener,
         address indexed provider,
-        bytes32 receiptDigest,
-        bytes32 modelId,
         bytes32 channelId,
+        bytes32 modelId,
+        bytes32 receiptsRoot,
+        uint32 receiptCount,
         uint64 drawBlock
     );
-    /// @notice Emitted with `AuditOpened`: where drawn verifiers fetch the call (input, params,
-    /// output) the receipt hashes. The court keeps only the hashes, so the evidence cannot be altered.
+    /// @notice Emitted with `AuditOpened`: where drawn verifiers fetch the batch (every leaf's
+    /// receipt, signature, input, params and output). The court keeps only the root, so the
+    /// evidence cannot be altered.
     event EvidenceOffered(uint256 indexed auditId, string evidenceURI);
-    /// @notice Emitted when the draw block's hash is no longer available and a new one is set.
+    /// @notice Emitted when a buyer allows or disallows `auditor` to open and escalate audits of its channels.
+    event AuditorSet(address indexed buyer, address indexed auditor, bool allowed);
+    /// @notice Emitted when a new draw block is set (hash gone, nobody drawn yet, or seats replaced).
     event DrawRescheduled(uint256 indexed auditId, uint64 drawBlock);
     /// @notice Emitted for each verifier drawn into an audit.
     event VerifierAssigned(uint256 indexed auditId, address indexed verifier, uint8 stage, uint64 commitDeadline, uint64 revealDeadline);
@@ -178,13 +216,16 @@ contract AuditCourt is ReentrancyGuard {
     event StageDecided(uint256 indexed auditId, uint8 stage, Verdict verdict, uint64 escalationDeadline);
     /// @notice Emitted when a verifier that did not reveal in time is penalised and its seat freed.
     event VerifierReplaced(uint256 indexed auditId, address indexed verifier, uint256 penalty, uint64 jailedUntil);
+    /// @notice Emitted when a verifier whose revealed Pass/Fail lost to a panel majority is fined and jailed.
+    event VerifierPenalised(uint256 indexed auditId, address indexed verifier, uint256 penalty, uint64 jailedUntil);
     /// @notice Emitted when the losing side of the first verdict escalates to a panel.
     event AuditEscalated(uint256 indexed auditId, address indexed escalator, uint256 bond, uint64 drawBlock);
     /// @notice Emitted when an audit is resolved: `slashed` taken from the provider, split as shown.
+    /// Outcome `Unverifiable`: nothing slashed, no pass recorded, the root may be audited again.
     event AuditResolved(
         uint256 indexed auditId, Verdict outcome, uint256 slashed, uint256 refund, uint256 bounty, uint256 toTreasury
     );
-    /// @notice Emitted when an audit ends without a verdict because no verifier could be drawn.
+    /// @notice Emitted when an audit ends without a verdict because no verifier could be drawn by its draw deadline.
     event AuditCancelled(uint256 indexed auditId);
     /// @notice Emitted when `amount` is credited to `account`, to be taken with `withdraw()`.
     event Credited(address indexed account, uint256 amount);
@@ -193,22 +234,28 @@ contract AuditCourt is ReentrancyGuard {
 
     /// @notice The registry does not name this contract as its audit court, or the channels use another registry.
     error AuditCourtMisconfigured(string reason);
-    /// @notice A deploy parameter is out of range.
+    /// @notice A deploy parameter is out of range; `parameter` names it and the rule it breaks.
     error AuditCourtInvalidConfig(string parameter);
     /// @notice No audit with this id.
     error AuditCourtUnknownAudit(uint256 auditId);
     /// @notice The audit is not in a state that allows this call.
     error AuditCourtInvalidStatus(uint256 auditId, AuditStatus status);
-    /// @notice The receipt's signature is malformed or not by the provider of its channel.
-    error AuditCourtInvalidReceiptSignature(address recovered, address provider);
-    /// @notice The receipt names a channel that does not exist or is for another model.
-    error AuditCourtReceiptChannelMismatch(bytes32 channelId, bytes32 modelId);
-    /// @notice This receipt is already being audited or was judged.
-    error AuditCourtReceiptAlreadyAudited(bytes32 receiptDigest, uint256 auditId);
+    /// @notice No channel with this id.
+    error AuditCourtUnknownChannel(bytes32 channelId);
+    /// @notice Only the channel's buyer, its voucher signer or an auditor the buyer allowed may do this.
+    error AuditCourtNotPayer(bytes32 channelId, address caller);
+    /// @notice The root is zero or the count is not in 1..MAX_BATCH.
+    error AuditCourtInvalidBatch(bytes32 receiptsRoot, uint32 receiptCount);
+    /// @notice This root is being audited or was judged (a cancelled or unverifiable audit frees it).
+    error AuditCourtBatchAlreadyAudited(bytes32 receiptsRoot, uint256 auditId);
+    /// @notice An auditor must be a non-zero address.
+    error AuditCourtInvalidAuditor(address auditor);
     /// @notice The draw block has not been mined yet.
     error AuditCourtDrawTooEarly(uint256 auditId, uint64 drawBlock);
     /// @notice The caller holds no open seat in this audit's current stage.
     error AuditCourtNotVerifier(uint256 auditId, address caller);
+    /// @notice The caller already committed; a commitment never changes.
+    error AuditCourtAlreadyCommitted(uint256 auditId, address verifier);
     /// @notice The commit window is over.
     error AuditCourtCommitClosed(uint256 auditId, uint64 commitDeadline);
     /// @notice Reveals open when every drawn verifier committed, or when the commit window ends.
@@ -235,15 +282,7 @@ contract AuditCourt is ReentrancyGuard {
         if (registry_.auditCourt() != address(this)) revert AuditCourtMisconfigured("registry.auditCourt");
         if (address(channels_.providerRegistry()) != address(registry_)) revert AuditCourtMisconfigured("channels.providerRegistry");
         if (address(channels_.token()) != address(registry_.token())) revert AuditCourtMisconfigured("channels.token");
-        if (treasury_ == address(0)) revert AuditCourtInvalidConfig("treasury");
-        if (config.auditBond == 0) revert AuditCourtInvalidConfig("auditBond");
-        if (config.escalationBond == 0) revert AuditCourtInvalidConfig("escalationBond");
-        if (uint256(config.refundBps) + config.bountyBps > BPS) revert AuditCourtInvalidConfig("refundBps + bountyBps");
-        // blockhash reaches back 256 blocks; the draw must stay inside that after its delay.
-        if (config.drawDelayBlocks == 0 || config.drawDelayBlocks > 128) revert AuditCourtInvalidConfig("drawDelayBlocks");
-        if (config.commitWindow == 0) revert AuditCourtInvalidConfig("commitWindow");
-        if (config.revealWindow == 0) revert AuditCourtInvalidConfig("revealWindow");
-        if (config.escalationWindow == 0) revert AuditCourtInvalidConfig("escalationWindow");
+        _checkConfig(registry_, treasury_, config);
         (, string memory name, string memory version,,,,) = channels_.eip712Domain();
         _token = registry_.token();
         _registry = registry_;
@@ -262,52 +301,94 @@ contract AuditCourt is ReentrancyGuard {
         _revealWindow = config.revealWindow;
         _escalationWindow = config.escalationWindow;
         _jailDuration = config.jailDuration;
+        _drawTimeout = config.drawTimeout;
+    }
+
+    /// @dev Every parameter that would let a cheater off, or lock money, is refused with its name and the rule.
+    function _checkConfig(ProviderRegistry registry_, address treasury_, Config memory config) private view {
+        if (treasury_ == address(0)) revert AuditCourtInvalidConfig("treasury is the zero address");
+        if (config.auditBond == 0) revert AuditCourtInvalidConfig("auditBond is 0");
+        if (config.escalationBond == 0) revert AuditCourtInvalidConfig("escalationBond is 0");
+        // A zero slash or jail lets a provider found cheating go on at no cost.
+        if (config.slashAmount == 0) revert AuditCourtInvalidConfig("slashAmount is 0");
+        if (config.jailDuration == 0) revert AuditCourtInvalidConfig("jailDuration is 0");
+        if (uint256(config.refundBps) + config.bountyBps > BPS) revert AuditCourtInvalidConfig("refundBps + bountyBps > 10000");
+        // blockhash reaches back 256 blocks; the draw must stay inside that after its delay.
+        if (config.drawDelayBlocks == 0 || config.drawDelayBlocks > 128) revert AuditCourtInvalidConfig("drawDelayBlocks not in 1..128");
+        if (config.commitWindow == 0) revert AuditCourtInvalidConfig("commitWindow is 0");
+        if (config.revealWindow == 0) revert AuditCourtInvalidConfig("revealWindow is 0");
+        if (config.escalationWindow == 0) revert AuditCourtInvalidConfig("escalationWindow is 0");
+        if (config.drawTimeout == 0) revert AuditCourtInvalidConfig("drawTimeout is 0");
+        uint256 minStake = registry_.minStake();
+        // Offers need the minimum stake so that the candidate list cannot be bloated for free.
+        if (minStake == 0) revert AuditCourtInvalidConfig("registry.minStake is 0");
+        // A fine above the minimum stake would take more than an eligible verifier must hold.
+        if (config.verifierPenalty > minStake) revert AuditCourtInvalidConfig("verifierPenalty > registry.minStake");
+        // Stake being unbonded when a payer opens an audit must still be there when the audit is judged.
+        uint256 auditSpan = uint256(config.drawTimeout) + 2 * (uint256(config.commitWindow) + config.revealWindow)
+            + config.escalationWindow;
+        if (registry_.unbondingDelay() < auditSpan) {
+            revert AuditCourtInvalidConfig("registry.unbondingDelay < drawTimeout + 2 * (commitWindow + revealWindow) + escalationWindow");
+        }
     }
 
     // ---------------------------------------------------------------- opening
 
-    /// @notice Opens an audit of a provider-signed InferenceReceipt and takes the audit bond (needs
-    /// approval). The provider is the receipt channel's provider; the refund of a confirmed failure
-    /// goes to that channel's buyer, whoever opened the audit.
-    /// @param receipt The receipt's fields, exactly as signed.
-    /// @param signature The provider's 65-byte EIP-712 signature.
-    /// @param evidenceURI Where drawn verifiers fetch the call's input, params and output. Evidence
-    /// that cannot be fetched, or does not hash to the receipt, leaves the provider's answer unchallenged.
+    /// @notice Lets `auditor` open (and escalate) audits of the caller's channels, or stops it.
+    /// A gateway's hot wallet, for example.
+    function setAuditor(address auditor, bool allowed) external {
+        if (auditor == address(0)) revert AuditCourtInvalidAuditor(auditor);
+        _auditors[msg.sender][auditor] = allowed;
+        emit AuditorSet(msg.sender, auditor, allowed);
+    }
+
+    /// @notice Opens an audit of a batch of up to `MAX_BATCH` receipts of one channel and takes the
+    /// audit bond (needs approval). Only the channel's payer may: its buyer, its voucher signer, or
+    /// an auditor the buyer allowed with `setAuditor`. Each leaf is
+    /// `keccak256(bytes.concat(keccak256(abi.encode(hashReceipt(receipt)))))`, pairs hashed sorted
+    /// (see `receiptLeaf`, `verifyReceiptInAudit`). The provider is the channel's; a confirmed
+    /// failure refunds the channel's buyer. Open within the registry's unbonding delay of the calls.
+    /// @param channelId The channel every receipt of the batch names.
+    /// @param receiptsRoot Merkle root over the batch's leaves.
+    /// @param receiptCount Leaves under the root, 1..MAX_BATCH.
+    /// @param evidenceURI Where drawn verifiers fetch the batch (receipts, signatures, inputs,
+    /// params, outputs). Evidence that cannot be fetched or does not match the root gets the verdict
+    /// Unverifiable: no slash, but no pass either, and the root may be audited again.
     /// @return auditId The new audit's id (ids start at 1).
-    function openAudit(InferenceReceipt calldata receipt, bytes calldata signature, string calldata evidenceURI)
+    function openAudit(bytes32 channelId, bytes32 receiptsRoot, uint32 receiptCount, string calldata evidenceURI)
         external
         nonReentrant
         returns (uint256 auditId)
     {
-        PaymentChannels.Channel memory channel = _channels.getChannel(receipt.channelId);
-        if (channel.provider == address(0) || channel.modelId != receipt.modelId) {
-            revert AuditCourtReceiptChannelMismatch(receipt.channelId, receipt.modelId);
+        PaymentChannels.Channel memory channel = _channels.getChannel(channelId);
+        if (channel.provider == address(0)) revert AuditCourtUnknownChannel(channelId);
+        if (!_isPayer(channel.buyer, channel.signer, msg.sender)) revert AuditCourtNotPayer(channelId, msg.sender);
+        if (receiptsRoot == bytes32(0) || receiptCount == 0 || receiptCount > MAX_BATCH) {
+            revert AuditCourtInvalidBatch(receiptsRoot, receiptCount);
         }
-        bytes32 digest = hashReceipt(receipt);
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != channel.provider) {
-            revert AuditCourtInvalidReceiptSignature(recovered, channel.provider);
-        }
-        uint256 existing = _auditOfReceipt[digest];
-        if (existing != 0) revert AuditCourtReceiptAlreadyAudited(digest, existing);
+        uint256 existing = _auditOfRoot[receiptsRoot];
+        if (existing != 0) revert AuditCourtBatchAlreadyAudited(receiptsRoot, existing);
 
         auditId = ++_auditCount;
-        _auditOfReceipt[digest] = auditId;
+        _auditOfRoot[receiptsRoot] = auditId;
         Audit storage audit = _audits[auditId];
         audit.opener = msg.sender;
         audit.status = AuditStatus.Drawing;
-        audit.openedBlock = uint64(block.number);
+        audit.receiptCount = receiptCount;
+        // The draw may only pick among the candidates listed now, before the seed's block exists.
+        audit.candidateCount = uint32(_registry.getCandidateCount(channel.modelId));
         audit.provider = channel.provider;
+        audit.openedBlock = uint64(block.number);
         audit.buyer = channel.buyer;
+        audit.openedAt = uint64(block.timestamp);
+        audit.signer = channel.signer;
         audit.drawBlock = _nextDrawBlock();
-        audit.bond = _auditBond;
-        audit.receiptDigest = digest;
-        audit.receipt = receipt;
-        // The audited side, the accuser and the payer can never judge this audit.
-        _drawn[auditId][channel.provider] = true;
-        _drawn[auditId][msg.sender] = true;
-        _drawn[auditId][channel.buyer] = true;
+        audit.channelId = channelId;
+        audit.modelId = channel.modelId;
+        audit.receiptsRoot = receiptsRoot;
+        audit.drawDeadline = uint64(block.timestamp) + _drawTimeout;
         _totalBonded += _auditBond;
+        _registry.noteAuditOpened(channel.provider);
         _emitOpened(auditId, audit);
         emit EvidenceOffered(auditId, evidenceURI);
         _token.safeTransferFrom(msg.sender, address(this), _auditBond);
@@ -316,87 +397,143 @@ contract AuditCourt is ReentrancyGuard {
     /// @dev Emits `AuditOpened` from storage (in its own frame: `openAudit` has no stack to spare).
     function _emitOpened(uint256 auditId, Audit storage audit) private {
         emit AuditOpened(
-            auditId, audit.opener, audit.provider, audit.receiptDigest, audit.receipt.modelId, audit.receipt.channelId, audit.drawBlock
+            auditId,
+            audit.opener,
+            audit.provider,
+            audit.channelId,
+            audit.modelId,
+            audit.receiptsRoot,
+            audit.receiptCount,
+            audit.drawBlock
         );
     }
 
     // ---------------------------------------------------------------- drawing
 
     /// @notice Draws verifiers for the open seats of the audit's current stage (one at stage 0,
-    /// up to three at stage 1) from the active providers offering the receipt's model, excluding
-    /// the provider, the opener, the buyer and everyone drawn before. Anyone may call it once the
-    /// draw block is mined. If that block is older than 256 blocks its hash is gone and a new draw
-    /// block is set instead. If nobody is eligible at stage 0 the audit is cancelled and the bond
-    /// credited back; at stage 1 the panel decides with the votes it has.
+    /// up to three at stage 1). Seat k's candidates are `keccak256(seed, attempt) % candidateCount`
+    /// of the model's candidate list, fixed when the audit opened (escalated); a candidate counts
+    /// if `registry.isEligibleVerifier` says so for that snapshot and it is not the provider, the
+    /// opener, the buyer, the signer or drawn before. At most `MAX_DRAW_ATTEMPTS` tries per open
+    /// seat. Anyone may call it once the draw block is mined. If that block's hash is gone a new
+    /// draw block is set. If nobody is found at stage 0 a new draw block is set too, until the
+    /// draw deadline: then the audit is cancelled and the bond credited back. At stage 1 the panel
+    /// decides with the seats it has.
     function assignVerifiers(uint256 auditId) external nonReentrant {
         Audit storage audit = _existing(auditId);
         if (audit.status != AuditStatus.Drawing) revert AuditCourtInvalidStatus(auditId, audit.status);
         if (block.number <= audit.drawBlock) revert AuditCourtDrawTooEarly(auditId, audit.drawBlock);
         bytes32 entropy = blockhash(audit.drawBlock);
+        // The hash is gone (nobody called within 256 blocks): draw again with a new block.
         if (entropy == bytes32(0)) {
-            audit.drawBlock = _nextDrawBlock();
-            emit DrawRescheduled(auditId, audit.drawBlock);
+            _reschedule(auditId, audit);
+        } else if (_draw(auditId, audit, entropy) > 0) {
             return;
+        } else if (audit.stage == 1) {
+            _decide(auditId, audit);
+        } else if (block.timestamp >= audit.drawDeadline) {
+            _cancel(auditId, audit);
+        } else {
+            _reschedule(auditId, audit);
         }
+    }
 
-        address[] memory eligible = _eligibleVerifiers(auditId, audit.receipt.modelId);
-        uint256 open = _seatsFor(audit.stage) - _liveSeats(auditId, audit.stage);
-        uint256 count = eligible.length < open ? eligible.length : open;
-        if (count == 0) {
-            if (audit.stage == 0) {
-                _cancel(auditId, audit);
-            } else {
-                _decide(auditId, audit);
-            }
-            return;
-        }
+    function _reschedule(uint256 auditId, Audit storage audit) private {
+        audit.drawBlock = _nextDrawBlock();
+        emit DrawRescheduled(auditId, audit.drawBlock);
+    }
 
-        uint64 commitDeadline = uint64(block.timestamp) + _commitWindow;
-        uint64 revealDeadline = commitDeadline + _revealWindow;
-        audit.status = AuditStatus.Voting;
-        audit.commitDeadline = commitDeadline;
-        audit.revealDeadline = revealDeadline;
-        bytes32 seed = keccak256(abi.encode(entropy, auditId, audit.stage, _seats[auditId].length));
-        uint256 remaining = eligible.length;
-        for (uint256 i; i < count; ++i) {
-            // A partial Fisher-Yates shuffle: each pick is uniform over those not yet picked.
-            uint256 j = uint256(keccak256(abi.encode(seed, i))) % remaining;
-            address verifier = eligible[j];
-            eligible[j] = eligible[--remaining];
-            _drawn[auditId][verifier] = true;
-            _seats[auditId].push(
-                Seat({verifier: verifier, stage: audit.stage, status: SeatStatus.Drawn, verdict: Verdict.None, commitment: 0})
-            );
-            emit VerifierAssigned(auditId, verifier, audit.stage, commitDeadline, revealDeadline);
+    /// @dev What one draw needs, in memory (the stack has no room for it).
+    struct DrawContext {
+        bytes32 seed;
+        bytes32 modelId;
+        uint64 snapshotBlock;
+        uint64 snapshotTime;
+        uint64 commitDeadline;
+        uint64 revealDeadline;
+        uint256 candidates;
+        uint256 open;
+        uint8 stage;
+    }
+
+    /// @dev Fills up to the stage's open seats from the snapshot; returns how many it filled.
+    function _draw(uint256 auditId, Audit storage audit, bytes32 entropy) private returns (uint256 found) {
+        DrawContext memory ctx;
+        ctx.stage = audit.stage;
+        ctx.open = _seatsFor(ctx.stage) - _liveSeats(auditId, audit, ctx.stage);
+        ctx.candidates = audit.candidateCount;
+        if (ctx.open == 0 || ctx.candidates == 0) return 0;
+        (ctx.snapshotBlock, ctx.snapshotTime) =
+            ctx.stage == 0 ? (audit.openedBlock, audit.openedAt) : (audit.escalatedBlock, audit.escalatedAt);
+        ctx.modelId = audit.modelId;
+        ctx.seed = keccak256(abi.encode(entropy, auditId, ctx.stage, audit.seatCount));
+        ctx.commitDeadline = uint64(block.timestamp) + _commitWindow;
+        ctx.revealDeadline = ctx.commitDeadline + _revealWindow;
+        uint256 attempts = MAX_DRAW_ATTEMPTS * ctx.open;
+        for (uint256 k; k < attempts && found < ctx.open; ++k) {
+            uint256 index = uint256(keccak256(abi.encode(ctx.seed, k))) % ctx.candidates;
+            (address candidate, bool eligible) =
+                _registry.isEligibleVerifier(ctx.modelId, index, ctx.snapshotBlock, ctx.snapshotTime);
+            if (!eligible || _excluded(auditId, audit, candidate)) continue;
+            _seat(auditId, audit, candidate, ctx);
+            ++found;
         }
+        if (found > 0) {
+            audit.status = AuditStatus.Voting;
+            audit.commitDeadline = ctx.commitDeadline;
+            audit.revealDeadline = ctx.revealDeadline;
+        }
+    }
+
+    function _seat(uint256 auditId, Audit storage audit, address verifier, DrawContext memory ctx) private {
+        uint32 seatIndex = audit.seatCount;
+        audit.seatCount = seatIndex + 1;
+        _seats[auditId][seatIndex] =
+            Seat({verifier: verifier, stage: ctx.stage, status: SeatStatus.Drawn, verdict: Verdict.None, commitment: 0});
+        emit VerifierAssigned(auditId, verifier, ctx.stage, ctx.commitDeadline, ctx.revealDeadline);
+    }
+
+    /// @dev The audited side, the accuser, the payer and everyone drawn before never judge the audit.
+    function _excluded(uint256 auditId, Audit storage audit, address candidate) private view returns (bool) {
+        if (
+            candidate == audit.provider || candidate == audit.opener || candidate == audit.buyer
+                || candidate == audit.signer
+        ) return true;
+        uint256 seatCount = audit.seatCount;
+        for (uint256 i; i < seatCount; ++i) {
+            if (_seats[auditId][i].verifier == candidate) return true;
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- voting
 
     /// @notice Commits the caller's verdict as `hashVerdict(auditId, caller, verdict, salt)`, within
-    /// the commit window. A verifier may replace its commitment until it reveals.
+    /// the commit window. Once: a commitment never changes, so nobody can copy a verdict revealed
+    /// before its own.
     function commitVerdict(uint256 auditId, bytes32 commitment) external {
         Audit storage audit = _voting(auditId);
         if (block.timestamp >= audit.commitDeadline) revert AuditCourtCommitClosed(auditId, audit.commitDeadline);
-        Seat storage seat = _seatOf(auditId, audit.stage, msg.sender);
-        if (seat.status != SeatStatus.Drawn && seat.status != SeatStatus.Committed) {
-            revert AuditCourtNotVerifier(auditId, msg.sender);
+        Seat storage seat = _seatOf(auditId, audit, msg.sender);
+        if (seat.status != SeatStatus.Drawn) {
+            if (seat.status == SeatStatus.Replaced) revert AuditCourtNotVerifier(auditId, msg.sender);
+            revert AuditCourtAlreadyCommitted(auditId, msg.sender);
         }
         seat.commitment = commitment;
         seat.status = SeatStatus.Committed;
         emit VerdictCommitted(auditId, msg.sender);
     }
 
-    /// @notice Reveals the caller's committed verdict. Reveals open once every drawn verifier of
-    /// the stage has committed (or the commit window ended) and close at the reveal deadline. The
-    /// last reveal decides the stage.
+    /// @notice Reveals the caller's committed verdict (Pass, Fail or Unverifiable). Reveals open once
+    /// every drawn verifier of the stage has committed (or the commit window ended) and close at
+    /// the reveal deadline. The last reveal decides the stage.
     function revealVerdict(uint256 auditId, Verdict verdict, bytes32 salt) external {
         Audit storage audit = _voting(auditId);
         if (block.timestamp >= audit.revealDeadline) revert AuditCourtRevealClosed(auditId, audit.revealDeadline);
-        if (block.timestamp < audit.commitDeadline && !_allCommitted(auditId, audit.stage)) {
+        if (block.timestamp < audit.commitDeadline && !_allCommitted(auditId, audit)) {
             revert AuditCourtRevealNotOpen(auditId, audit.commitDeadline);
         }
-        Seat storage seat = _seatOf(auditId, audit.stage, msg.sender);
+        Seat storage seat = _seatOf(auditId, audit, msg.sender);
         if (seat.status != SeatStatus.Committed) revert AuditCourtNotVerifier(auditId, msg.sender);
         if (verdict == Verdict.None || hashVerdict(auditId, msg.sender, verdict, salt) != seat.commitment) {
             revert AuditCourtCommitmentMismatch(auditId, msg.sender);
@@ -404,7 +541,7 @@ contract AuditCourt is ReentrancyGuard {
         seat.status = SeatStatus.Revealed;
         seat.verdict = verdict;
         emit VerdictRevealed(auditId, msg.sender, verdict);
-        if (_allRevealed(auditId, audit.stage)) _decide(auditId, audit);
+        if (_allRevealed(auditId, audit)) _decide(auditId, audit);
     }
 
     /// @notice After the reveal deadline: jails and fines every verifier of the stage that did not
@@ -414,12 +551,11 @@ contract AuditCourt is ReentrancyGuard {
         Audit storage audit = _voting(auditId);
         if (block.timestamp < audit.revealDeadline) revert AuditCourtRevealRunning(auditId, audit.revealDeadline);
         // Effects first: the whole stage's no-shows are marked before any registry call.
-        Seat[] storage seats = _seats[auditId];
-        uint256 length = seats.length;
+        uint256 length = audit.seatCount;
         address[] memory absent = new address[](length);
         uint256 absentCount;
         for (uint256 i; i < length; ++i) {
-            Seat storage seat = seats[i];
+            Seat storage seat = _seats[auditId][i];
             if (seat.stage == audit.stage && (seat.status == SeatStatus.Drawn || seat.status == SeatStatus.Committed)) {
                 seat.status = SeatStatus.Replaced;
                 absent[absentCount++] = seat.verifier;
@@ -437,19 +573,22 @@ contract AuditCourt is ReentrancyGuard {
     // ---------------------------------------------------------------- escalation and resolution
 
     /// @notice Escalates a first verdict to a panel of three, paying the escalation bond (needs
-    /// approval): the provider against a Fail, the opener against a Pass, before the escalation
-    /// deadline.
+    /// approval), before the escalation deadline: the provider against a Fail; the payer side (the
+    /// opener, the channel's buyer or signer, or an auditor the buyer allowed) against a Pass or an
+    /// Unverifiable. The panel is drawn from the candidate list as it stands now.
     function escalateAudit(uint256 auditId) external nonReentrant {
         Audit storage audit = _existing(auditId);
         if (audit.status != AuditStatus.Decided || audit.stage != 0) revert AuditCourtInvalidStatus(auditId, audit.status);
-        address loser = audit.verdict == Verdict.Fail ? audit.provider : audit.opener;
-        if (msg.sender != loser || block.timestamp >= audit.escalationDeadline) {
-            revert AuditCourtCannotEscalate(auditId, msg.sender);
-        }
+        bool allowed = audit.verdict == Verdict.Fail
+            ? msg.sender == audit.provider
+            : msg.sender == audit.opener || _isPayer(audit.buyer, audit.signer, msg.sender);
+        if (!allowed || block.timestamp >= audit.escalationDeadline) revert AuditCourtCannotEscalate(auditId, msg.sender);
         audit.stage = 1;
         audit.status = AuditStatus.Drawing;
+        audit.candidateCount = uint32(_registry.getCandidateCount(audit.modelId));
         audit.escalator = msg.sender;
-        audit.escalationBond = _escalationBond;
+        audit.escalatedBlock = uint64(block.number);
+        audit.escalatedAt = uint64(block.timestamp);
         audit.drawBlock = _nextDrawBlock();
         _totalBonded += _escalationBond;
         emit AuditEscalated(auditId, msg.sender, _escalationBond, audit.drawBlock);
@@ -457,11 +596,13 @@ contract AuditCourt is ReentrancyGuard {
     }
 
     /// @notice Settles a decided audit: after the escalation window for a first verdict, at once
-    /// for a panel's. On Fail the provider is slashed and jailed, the buyer refunded, the finding
-    /// verifiers paid a bounty and the opener's bond returned; on Pass the opener's bond goes to
-    /// the verifiers. A lost escalation forfeits its bond to the winning verifiers; a first
-    /// verifier overturned by a panel majority is fined and jailed. Everything is credited, taken
-    /// with `withdraw()`. Anyone may call it.
+    /// for a panel's. Fail: the provider is slashed and jailed, the buyer refunded, the finding
+    /// verifiers paid a bounty and the opener's bond returned. Pass: the opener's bond goes to the
+    /// verifiers who voted Pass. Unverifiable: nothing is slashed and no pass recorded; the bond
+    /// goes to the verifiers who voted Unverifiable and the root may be audited again. A lost
+    /// escalation forfeits its bond to the winning verifiers. When a panel reaches a Pass or Fail
+    /// majority, every verifier (either stage) who revealed the other of the two is fined and
+    /// jailed. Everything is credited, taken with `withdraw()`. Anyone may call it.
     function finalizeAudit(uint256 auditId) external nonReentrant {
         Audit storage audit = _existing(auditId);
         if (audit.status != AuditStatus.Decided) revert AuditCourtInvalidStatus(auditId, audit.status);
@@ -469,22 +610,25 @@ contract AuditCourt is ReentrancyGuard {
             revert AuditCourtEscalationRunning(auditId, audit.escalationDeadline);
         }
 
+        Verdict first = audit.verdict;
         (Verdict outcome, bool panelMajority) = _outcome(auditId, audit);
         audit.verdict = outcome;
         audit.status = AuditStatus.Resolved;
-        uint256 bond = audit.bond;
-        uint256 escalationBond = audit.escalationBond;
-        _totalBonded -= bond + escalationBond;
+        uint256 escalationBond = audit.escalator == address(0) ? 0 : _escalationBond;
+        _totalBonded -= _auditBond + escalationBond;
+        // An unverifiable batch was never judged: its payer may serve the evidence and try again.
+        if (outcome == Verdict.Unverifiable) delete _auditOfRoot[audit.receiptsRoot];
 
         // The pool is split evenly among the verifiers whose verdict is the outcome.
         uint256 pool;
         if (outcome == Verdict.Fail) {
-            _credit(audit.opener, bond);
+            _credit(audit.opener, _auditBond);
         } else {
-            pool += bond;
+            pool += _auditBond;
         }
         if (escalationBond > 0) {
-            bool escalatorWon = !panelMajority || (audit.escalator == audit.opener) == (outcome == Verdict.Fail);
+            // The provider escalated against a Fail, the payer side against a Pass or Unverifiable.
+            bool escalatorWon = !panelMajority || (first == Verdict.Fail) != (outcome == Verdict.Fail);
             if (escalatorWon) {
                 _credit(audit.escalator, escalationBond);
             } else {
@@ -496,9 +640,10 @@ contract AuditCourt is ReentrancyGuard {
         uint256 refund;
         uint256 bounty;
         uint256 toTreasury;
+        address provider = audit.provider;
         if (outcome == Verdict.Fail) {
-            slashed = _registry.slash(audit.provider, _slashAmount, address(this));
-            _registry.jail(audit.provider, uint64(block.timestamp) + _jailDuration);
+            slashed = _registry.slash(provider, _slashAmount, address(this));
+            _registry.jail(provider, uint64(block.timestamp) + _jailDuration);
             refund = (slashed * _refundBps) / BPS;
             bounty = (slashed * _bountyBps) / BPS;
             // Cannot underflow: refundBps + bountyBps <= BPS (checked at deploy).
@@ -506,17 +651,12 @@ contract AuditCourt is ReentrancyGuard {
             _credit(audit.buyer, refund);
             pool += bounty;
         }
-        toTreasury += _payWinners(auditId, outcome, pool);
+        toTreasury += _payWinners(auditId, audit, outcome, pool);
         _credit(_treasury, toTreasury);
+        _registry.noteAuditClosed(provider);
         emit AuditResolved(auditId, outcome, slashed, refund, bounty, toTreasury);
 
-        if (panelMajority) {
-            Seat storage first = _firstSeat(auditId);
-            if (first.verdict != outcome) {
-                (uint256 penalty, uint64 until) = _penalise(first.verifier);
-                emit VerifierReplaced(auditId, first.verifier, penalty, until);
-            }
-        }
+        if (panelMajority && outcome != Verdict.Unverifiable) _fineMinority(auditId, audit, outcome);
     }
 
     /// @notice Sends the caller everything credited to it.
@@ -537,18 +677,56 @@ contract AuditCourt is ReentrancyGuard {
     }
 
     /// @notice Every verifier drawn into an audit, in draw order, replaced ones included.
-    function getSeats(uint256 auditId) external view returns (Seat[] memory) {
-        return _seats[auditId];
+    function getSeats(uint256 auditId) external view returns (Seat[] memory seats) {
+        uint256 count = _audits[auditId].seatCount;
+        seats = new Seat[](count);
+        for (uint256 i; i < count; ++i) {
+            seats[i] = _seats[auditId][i];
+        }
     }
 
-    /// @notice The audit of a receipt digest (0 if none; cancelled audits free their receipt).
-    function getAuditOfReceipt(bytes32 receiptDigest) external view returns (uint256) {
-        return _auditOfReceipt[receiptDigest];
+    /// @notice The audit of a receipts root (0 if none; cancelled and unverifiable audits free their root).
+    function getAuditOfRoot(bytes32 receiptsRoot) external view returns (uint256) {
+        return _auditOfRoot[receiptsRoot];
     }
 
     /// @notice How many audits were opened (the id of the newest).
     function getAuditCount() external view returns (uint256) {
         return _auditCount;
+    }
+
+    /// @notice Whether `buyer` allowed `auditor` to open and escalate audits of its channels.
+    function isAuditor(address buyer, address auditor) external view returns (bool) {
+        return _auditors[buyer][auditor];
+    }
+
+    /// @notice Whether `account` may open an audit of `channelId` (its buyer, its signer or an allowed auditor).
+    function canOpenAudit(bytes32 channelId, address account) external view returns (bool) {
+        PaymentChannels.Channel memory channel = _channels.getChannel(channelId);
+        return channel.provider != address(0) && _isPayer(channel.buyer, channel.signer, account);
+    }
+
+    /// @notice Whether a receipt is one of an audit's batch: its leaf is under the audit's root with
+    /// `proof`, it names the audit's channel, and `signature` is the audit's provider's over it.
+    /// Anyone can check a leaf; the court never needs it to judge.
+    function verifyReceiptInAudit(
+        uint256 auditId,
+        InferenceReceipt calldata receipt,
+        bytes calldata signature,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        Audit storage audit = _audits[auditId];
+        if (audit.status == AuditStatus.None || receipt.channelId != audit.channelId) return false;
+        bytes32 digest = hashReceipt(receipt);
+        if (!MerkleProof.verifyCalldata(proof, audit.receiptsRoot, receiptLeaf(digest))) return false;
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        return err == ECDSA.RecoverError.NoError && recovered == audit.provider;
+    }
+
+    /// @notice The Merkle leaf of a receipt digest (`hashReceipt`): hashed twice, as OpenZeppelin's
+    /// StandardMerkleTree does, so no inner node can pass for a leaf.
+    function receiptLeaf(bytes32 receiptDigest) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(receiptDigest))));
     }
 
     /// @notice The commitment a verifier submits: binds the verdict to this audit and this verifier,
@@ -625,7 +803,8 @@ contract AuditCourt is ReentrancyGuard {
             commitWindow: _commitWindow,
             revealWindow: _revealWindow,
             escalationWindow: _escalationWindow,
-            jailDuration: _jailDuration
+            jailDuration: _jailDuration,
+            drawTimeout: _drawTimeout
         });
     }
 
@@ -641,6 +820,10 @@ contract AuditCourt is ReentrancyGuard {
         if (audit.status != AuditStatus.Voting) revert AuditCourtInvalidStatus(auditId, audit.status);
     }
 
+    function _isPayer(address buyer, address signer, address account) private view returns (bool) {
+        return account == buyer || account == signer || _auditors[buyer][account];
+    }
+
     function _nextDrawBlock() private view returns (uint64) {
         return uint64(block.number) + _drawDelayBlocks;
     }
@@ -649,58 +832,52 @@ contract AuditCourt is ReentrancyGuard {
         return stage == 0 ? 1 : PANEL_SIZE;
     }
 
-    /// @dev Active providers offering `modelId` that were never drawn into (or excluded from) the audit.
-    function _eligibleVerifiers(uint256 auditId, bytes32 modelId) private view returns (address[] memory eligible) {
-        address[] memory candidates = _registry.getProvidersForModel(modelId);
-        eligible = new address[](candidates.length);
-        uint256 count;
-        for (uint256 i; i < candidates.length; ++i) {
-            address candidate = candidates[i];
-            if (!_drawn[auditId][candidate] && _registry.isActive(candidate)) eligible[count++] = candidate;
-        }
-        // Shrink the array to the eligible ones.
-        assembly ("memory-safe") {
-            mstore(eligible, count)
-        }
-    }
-
-    function _seatOf(uint256 auditId, uint8 stage, address verifier) private view returns (Seat storage) {
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].verifier == verifier && seats[i].stage == stage) return seats[i];
+    function _seatOf(uint256 auditId, Audit storage audit, address verifier) private view returns (Seat storage) {
+        uint256 count = audit.seatCount;
+        uint8 stage = audit.stage;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.verifier == verifier && seat.stage == stage) return seat;
         }
         revert AuditCourtNotVerifier(auditId, verifier);
     }
 
-    function _firstSeat(uint256 auditId) private view returns (Seat storage) {
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].stage == 0 && seats[i].status == SeatStatus.Revealed) return seats[i];
+    function _firstSeat(uint256 auditId, Audit storage audit) private view returns (Seat storage) {
+        uint256 count = audit.seatCount;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.stage == 0 && seat.status == SeatStatus.Revealed) return seat;
         }
-        // Unreachable: a stage can only be escalated after its one seat revealed.
+        // Unreachable: stage 0 is decided only after its one seat revealed.
         revert AuditCourtUnknownAudit(auditId);
     }
 
-    function _liveSeats(uint256 auditId, uint8 stage) private view returns (uint256 live) {
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].stage == stage && seats[i].status != SeatStatus.Replaced) live++;
+    function _liveSeats(uint256 auditId, Audit storage audit, uint8 stage) private view returns (uint256 live) {
+        uint256 count = audit.seatCount;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.stage == stage && seat.status != SeatStatus.Replaced) live++;
         }
     }
 
-    function _allCommitted(uint256 auditId, uint8 stage) private view returns (bool) {
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].stage == stage && seats[i].status == SeatStatus.Drawn) return false;
+    function _allCommitted(uint256 auditId, Audit storage audit) private view returns (bool) {
+        uint256 count = audit.seatCount;
+        uint8 stage = audit.stage;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.stage == stage && seat.status == SeatStatus.Drawn) return false;
         }
         return true;
     }
 
-    function _allRevealed(uint256 auditId, uint8 stage) private view returns (bool) {
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            SeatStatus status = seats[i].status;
-            if (seats[i].stage == stage && (status == SeatStatus.Drawn || status == SeatStatus.Committed)) return false;
+    function _allRevealed(uint256 auditId, Audit storage audit) private view returns (bool) {
+        uint256 count = audit.seatCount;
+        uint8 stage = audit.stage;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.stage == stage && (seat.status == SeatStatus.Drawn || seat.status == SeatStatus.Committed)) {
+                return false;
+            }
         }
         return true;
     }
@@ -710,7 +887,7 @@ contract AuditCourt is ReentrancyGuard {
     function _decide(uint256 auditId, Audit storage audit) private {
         audit.status = AuditStatus.Decided;
         if (audit.stage == 0) {
-            audit.verdict = _firstSeat(auditId).verdict;
+            audit.verdict = _firstSeat(auditId, audit).verdict;
             audit.escalationDeadline = uint64(block.timestamp) + _escalationWindow;
         } else {
             audit.escalationDeadline = uint64(block.timestamp);
@@ -718,39 +895,57 @@ contract AuditCourt is ReentrancyGuard {
         emit StageDecided(auditId, audit.stage, audit.verdict, audit.escalationDeadline);
     }
 
-    /// @dev The audit's outcome: the first verdict, unless a panel reached a majority. A panel
-    /// that could not be filled, or split evenly, leaves the first verdict standing.
+    /// @dev The audit's outcome: the first verdict, unless the panel's revealed votes have a strict
+    /// majority (Pass, Fail or Unverifiable). A panel that could not be filled or split leaves the
+    /// first verdict standing.
     function _outcome(uint256 auditId, Audit storage audit) private view returns (Verdict outcome, bool panelMajority) {
         outcome = audit.verdict;
         if (audit.stage == 0) return (outcome, false);
-        uint256 passes;
-        uint256 fails;
-        Seat[] storage seats = _seats[auditId];
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].stage != 1) continue;
-            if (seats[i].verdict == Verdict.Pass) passes++;
-            else if (seats[i].verdict == Verdict.Fail) fails++;
+        uint256[4] memory votes;
+        uint256 revealed;
+        uint256 count = audit.seatCount;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.stage != 1 || seat.verdict == Verdict.None) continue;
+            votes[uint8(seat.verdict)]++;
+            revealed++;
         }
-        if (passes > fails) return (Verdict.Pass, true);
-        if (fails > passes) return (Verdict.Fail, true);
+        for (uint8 v = uint8(Verdict.Pass); v <= uint8(Verdict.Unverifiable); ++v) {
+            if (2 * votes[v] > revealed) return (Verdict(v), true);
+        }
         return (outcome, false);
     }
 
     /// @dev Credits `pool` evenly to the verifiers (any stage) whose verdict is `outcome`; returns
     /// what is left for the treasury (rounding dust, or all of it if nobody won).
-    function _payWinners(uint256 auditId, Verdict outcome, uint256 pool) private returns (uint256 rest) {
+    function _payWinners(uint256 auditId, Audit storage audit, Verdict outcome, uint256 pool) private returns (uint256 rest) {
         if (pool == 0) return 0;
-        Seat[] storage seats = _seats[auditId];
+        uint256 count = audit.seatCount;
         uint256 winners;
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].verdict == outcome) winners++;
+        for (uint256 i; i < count; ++i) {
+            if (_seats[auditId][i].verdict == outcome) winners++;
         }
         if (winners == 0) return pool;
         uint256 share = pool / winners;
-        for (uint256 i; i < seats.length; ++i) {
-            if (seats[i].verdict == outcome) _credit(seats[i].verifier, share);
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            if (seat.verdict == outcome) _credit(seat.verifier, share);
         }
         return pool - share * winners;
+    }
+
+    /// @dev Fines and jails every verifier (either stage) whose revealed Pass or Fail lost to the
+    /// panel's majority `outcome` (Pass or Fail). Unverifiable votes are neither fined nor paid here.
+    function _fineMinority(uint256 auditId, Audit storage audit, Verdict outcome) private {
+        uint256 count = audit.seatCount;
+        for (uint256 i; i < count; ++i) {
+            Seat storage seat = _seats[auditId][i];
+            Verdict verdict = seat.verdict;
+            if ((verdict == Verdict.Pass || verdict == Verdict.Fail) && verdict != outcome) {
+                (uint256 penalty, uint64 until) = _penalise(seat.verifier);
+                emit VerifierPenalised(auditId, seat.verifier, penalty, until);
+            }
+        }
     }
 
     /// @dev Fines a verifier `verifierPenalty` of stake (credited to the treasury) and jails it.
@@ -765,11 +960,12 @@ contract AuditCourt is ReentrancyGuard {
 
     function _cancel(uint256 auditId, Audit storage audit) private {
         audit.status = AuditStatus.Cancelled;
-        _totalBonded -= audit.bond;
-        // The receipt was never judged: it may be audited again later.
-        delete _auditOfReceipt[audit.receiptDigest];
+        _totalBonded -= _auditBond;
+        // The batch was never judged: it may be audited again later.
+        delete _auditOfRoot[audit.receiptsRoot];
+        _credit(audit.opener, _auditBond);
+        _registry.noteAuditClosed(audit.provider);
         emit AuditCancelled(auditId);
-        _credit(audit.opener, audit.bond);
     }
 
     function _credit(address account, uint256 amount) private {

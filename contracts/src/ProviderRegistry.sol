@@ -11,13 +11,18 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 /// @title ProviderRegistry
 /// @notice Providers register an endpoint and a public key, lock stake as collateral for honest
 /// work, and publish per-model price offers. Stake leaves only through an unbonding delay, during
-/// which it can still be slashed, so a cheater cannot run with it before an audit lands. Only the
-/// audit contract (fixed at deploy) can jail or slash.
+/// which it can still be slashed, and never while an audit of the provider is open, so a cheater
+/// cannot run with it before an audit lands. An offer needs the minimum stake, so every entry of a
+/// model's append-only candidate list (the audit court draws verifiers from it) cost real stake.
+/// Only the audit contract (fixed at deploy) can jail, slash and count open audits.
 contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.AddressSet;
 
-    /// @notice A provider's public record.
+    /// @notice A provider's public record. `stakedSince`: the block in which `stake` last rose to
+    /// the minimum from below (0: never); the court draws only providers staked since before an
+    /// audit opened. `openAudits`: audits of this provider not yet resolved or cancelled; stake
+    /// cannot be withdrawn while any is open. The last five fields share one storage slot.
     struct Provider {
         bool registered;
         string endpoint;
@@ -26,13 +31,17 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
         uint256 unbondingAmount;
         uint64 unbondingReadyAt;
         uint64 jailedUntil;
+        uint64 stakedSince;
+        uint32 openAudits;
     }
 
     /// @notice A provider's price for a model. `unit` names what one unit is ("call", "token", ...).
+    /// `since`: the block in which the offer was (re)created; a price change keeps it.
     struct Offer {
         uint256 pricePerUnit;
         string unit;
         bool active;
+        uint64 since;
     }
 
     IERC20 private immutable _token;
@@ -44,6 +53,10 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     mapping(address provider => Provider) private _providers;
     mapping(address provider => mapping(bytes32 modelId => Offer)) private _offers;
     mapping(bytes32 modelId => EnumerableSet.AddressSet) private _providersByModel;
+    /// @dev Append-only: a provider is pushed the first time it offers the model, never removed or
+    /// moved, so an index means the same provider forever and a length fixes a set.
+    mapping(bytes32 modelId => address[]) private _candidates;
+    mapping(bytes32 modelId => mapping(address provider => bool)) private _isCandidate;
     address[] private _providerList;
     uint256 private _totalStaked;
 
@@ -65,6 +78,8 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     event Jailed(address indexed provider, uint64 until);
     /// @notice Emitted when the audit contract slashes a provider.
     event Slashed(address indexed provider, uint256 amount, address indexed recipient);
+    /// @notice Emitted the first time a provider offers a model: it joins the model's candidate list at `index`.
+    event CandidateAdded(bytes32 indexed modelId, address indexed provider, uint256 index);
 
     /// @notice The caller is not a registered provider.
     error ProviderRegistryNotRegistered(address account);
@@ -74,8 +89,12 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     error ProviderRegistryEmptyEndpoint();
     /// @notice An amount of zero was given where tokens must move.
     error ProviderRegistryZeroAmount();
-    /// @notice The provider wants to unbond more than it has staked.
+    /// @notice The provider wants to unbond more than it has staked, or offers with less than the minimum stake.
     error ProviderRegistryInsufficientStake(address provider, uint256 stake, uint256 requested);
+    /// @notice Stake cannot be withdrawn while audits of the provider are open.
+    error ProviderRegistryAuditPending(address provider, uint32 openAudits);
+    /// @notice `noteAuditClosed` for a provider with no open audit (a court bug).
+    error ProviderRegistryNoOpenAudit(address provider);
     /// @notice Nothing is unbonding, or the unbonding delay has not passed yet.
     error ProviderRegistryUnbondingNotReady(address provider, uint64 readyAt, uint256 amount);
     /// @notice The model is not in the ModelRegistry.
@@ -135,7 +154,10 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     function stake(uint256 amount) external nonReentrant {
         Provider storage provider = _registered(msg.sender);
         if (amount == 0) revert ProviderRegistryZeroAmount();
-        provider.stake += amount;
+        uint256 before = provider.stake;
+        provider.stake = before + amount;
+        // The clock of "staked enough since" restarts whenever stake climbs back to the minimum.
+        if (before < _minStake && provider.stake >= _minStake) provider.stakedSince = uint64(block.number);
         _totalStaked += amount;
         emit Staked(msg.sender, amount, provider.stake);
         _token.safeTransferFrom(msg.sender, address(this), amount);
@@ -153,9 +175,11 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
         emit UnbondRequested(msg.sender, amount, provider.unbondingReadyAt);
     }
 
-    /// @notice Withdraws all of the caller's stake whose unbonding delay has passed.
+    /// @notice Withdraws all of the caller's stake whose unbonding delay has passed, if no audit of
+    /// the caller is open (an open audit may still slash it).
     function withdrawUnbonded() external nonReentrant {
         Provider storage provider = _registered(msg.sender);
+        if (provider.openAudits > 0) revert ProviderRegistryAuditPending(msg.sender, provider.openAudits);
         uint256 amount = provider.unbondingAmount;
         if (amount == 0 || block.timestamp < provider.unbondingReadyAt) {
             revert ProviderRegistryUnbondingNotReady(msg.sender, provider.unbondingReadyAt, amount);
@@ -167,16 +191,30 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
         _token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Creates or changes the caller's offer for a registered model.
+    /// @notice Creates or changes the caller's offer for a registered model. Needs at least the
+    /// minimum stake, so that every entry of the model's candidate list is backed by stake. A new
+    /// offer (none active before) restarts `since`; a price change keeps it.
     /// @param modelId Model id from the ModelRegistry.
     /// @param pricePerUnit Price in token base units per `unit`.
     /// @param unit What one unit is, e.g. "call" or "token".
     function setOffer(bytes32 modelId, uint256 pricePerUnit, string calldata unit) external {
-        _registered(msg.sender);
+        Provider storage provider = _registered(msg.sender);
         if (!_modelRegistry.modelExists(modelId)) revert ProviderRegistryUnknownModel(modelId);
         if (pricePerUnit == 0) revert ProviderRegistryZeroPrice();
-        _offers[msg.sender][modelId] = Offer({pricePerUnit: pricePerUnit, unit: unit, active: true});
+        if (provider.stake < _minStake) revert ProviderRegistryInsufficientStake(msg.sender, provider.stake, _minStake);
+        Offer storage offer = _offers[msg.sender][modelId];
+        if (!offer.active) {
+            offer.active = true;
+            offer.since = uint64(block.number);
+        }
+        offer.pricePerUnit = pricePerUnit;
+        offer.unit = unit;
         _providersByModel[modelId].add(msg.sender);
+        if (!_isCandidate[modelId][msg.sender]) {
+            _isCandidate[modelId][msg.sender] = true;
+            _candidates[modelId].push(msg.sender);
+            emit CandidateAdded(modelId, msg.sender, _candidates[modelId].length - 1);
+        }
         emit OfferSet(msg.sender, modelId, pricePerUnit, unit);
     }
 
@@ -189,6 +227,21 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- audit court actions
+
+    /// @notice Counts an audit of `provider` as open; its stake cannot be withdrawn until every
+    /// open audit is closed. Audit contract only.
+    function noteAuditOpened(address provider) external {
+        _onlyAuditCourt();
+        _registered(provider).openAudits += 1;
+    }
+
+    /// @notice Counts an audit of `provider` as closed (resolved or cancelled). Audit contract only.
+    function noteAuditClosed(address provider) external {
+        _onlyAuditCourt();
+        Provider storage record = _registered(provider);
+        if (record.openAudits == 0) revert ProviderRegistryNoOpenAudit(provider);
+        record.openAudits -= 1;
+    }
 
     /// @notice Bars a provider from new work until `until`. Audit contract only.
     function jail(address provider, uint64 until) external {
@@ -238,6 +291,44 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuard {
     /// @notice A provider's record (all zero when not registered).
     function getProvider(address provider) external view returns (Provider memory) {
         return _providers[provider];
+    }
+
+    /// @notice Whether the provider at `index` of `modelId`'s candidate list may be drawn as a
+    /// verifier for an audit whose set was fixed at `snapshotBlock` / `snapshotTime`: its offer is
+    /// active now and since a block <= `snapshotBlock`; its stake is at least the minimum now and
+    /// since a block <= `snapshotBlock`; it is not jailed now and was not at `snapshotTime`.
+    /// Whatever a provider does after the snapshot can only make itself ineligible.
+    /// @return candidate The provider at `index` (zero if `index` is past the list's end).
+    /// @return eligible Whether it may be drawn.
+    function isEligibleVerifier(bytes32 modelId, uint256 index, uint64 snapshotBlock, uint64 snapshotTime)
+        external
+        view
+        returns (address candidate, bool eligible)
+    {
+        address[] storage list = _candidates[modelId];
+        if (index >= list.length) return (address(0), false);
+        candidate = list[index];
+        Offer storage offer = _offers[candidate][modelId];
+        Provider storage record = _providers[candidate];
+        uint64 stakedSince = record.stakedSince;
+        uint64 jailedUntil = record.jailedUntil;
+        eligible = offer.active && offer.since <= snapshotBlock && record.stake >= _minStake && stakedSince != 0
+            && stakedSince <= snapshotBlock && block.timestamp >= jailedUntil && jailedUntil <= snapshotTime;
+    }
+
+    /// @notice Length of `modelId`'s append-only candidate list (every provider that ever offered it).
+    function getCandidateCount(bytes32 modelId) external view returns (uint256) {
+        return _candidates[modelId].length;
+    }
+
+    /// @notice The provider at `index` of `modelId`'s candidate list.
+    function getCandidate(bytes32 modelId, uint256 index) external view returns (address) {
+        return _candidates[modelId][index];
+    }
+
+    /// @notice Audits of `provider` that are open (its stake cannot be withdrawn while > 0).
+    function getOpenAudits(address provider) external view returns (uint32) {
+        return _providers[provider].openAudits;
     }
 
     /// @notice Providers with a live offer for `modelId` (active or not; filter with `isActive`).

@@ -108,10 +108,15 @@ contract JobMarketTest is AgoraFixture {
     }
 
     /// @dev Registers `account` and offers the model without staking: registered but inactive.
+    /// @dev A provider whose offer stands but whose stake is gone (an offer needs the minimum
+    /// stake when it is made, so it stakes, offers, then unbonds everything).
     function _registerWithoutStake(address account) internal {
+        fund(account, MIN_STAKE);
         vm.startPrank(account);
         registry.register("http://127.0.0.1:8002", hex"03");
+        registry.stake(MIN_STAKE);
         registry.setOffer(modelId, PRICE, "call");
+        registry.requestUnbond(MIN_STAKE);
         vm.stopPrank();
     }
 

@@ -208,10 +208,14 @@ contract PaymentChannelsTest is AgoraFixture {
     }
 
     function test_RevertWhen_OpenChannelProviderUnstaked() public {
+        // Its offer stands but its stake is gone (offers need the minimum stake when made).
         address unstaked = makeAddr("unstaked");
+        fund(unstaked, MIN_STAKE);
         vm.startPrank(unstaked);
         registry.register("http://127.0.0.1:8002", hex"03");
+        registry.stake(MIN_STAKE);
         registry.setOffer(modelId, PRICE, "call");
+        registry.requestUnbond(MIN_STAKE);
         vm.stopPrank();
         vm.expectRevert(
             abi.encodeWithSelector(PaymentChannels.PaymentChannelsProviderUnavailable.selector, unstaked, modelId)

@@ -376,13 +376,157 @@ contract ProviderRegistryTest is AgoraFixture {
         assertEq(registry.getProvidersForModel(modelId).length, 1);
     }
 
-    function test_SetOffer_WithoutStake() public {
-        // An unstaked provider may list an offer; buyers filter with isActive.
-        registerAndStake(alice, 0);
+    function test_RevertWhen_SetOfferWithoutMinStake() public {
+        // Every entry of a model's candidate list must cost stake (issue 9, finding 3).
+        registerAndStake(alice, MIN_STAKE - 1);
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(ProviderRegistry.ProviderRegistryInsufficientStake.selector, alice, MIN_STAKE - 1, MIN_STAKE)
+        );
+        registry.setOffer(modelId, PRICE, "call");
+        assertEq(registry.getProvidersForModel(modelId).length, 0);
+        assertEq(registry.getCandidateCount(modelId), 0);
+    }
+
+    function test_CandidateList_AppendOnly() public {
+        registerAndStake(alice, MIN_STAKE);
+        registerAndStake(bob, MIN_STAKE);
         vm.prank(alice);
         registry.setOffer(modelId, PRICE, "call");
-        assertEq(registry.getProvidersForModel(modelId)[0], alice);
-        assertFalse(registry.isActive(alice));
+        vm.prank(bob);
+        registry.setOffer(modelId, PRICE, "call");
+        // Removing and re-offering, or changing the price, never moves or duplicates an entry.
+        vm.startPrank(alice);
+        registry.removeOffer(modelId);
+        registry.setOffer(modelId, PRICE + 1, "call");
+        registry.setOffer(modelId, PRICE + 2, "call");
+        vm.stopPrank();
+        vm.prank(bob);
+        registry.removeOffer(modelId);
+        assertEq(registry.getCandidateCount(modelId), 2);
+        assertEq(registry.getCandidate(modelId, 0), alice);
+        assertEq(registry.getCandidate(modelId, 1), bob);
+    }
+
+    function test_OfferSince_RestartsOnlyWhenTheOfferIsRecreated() public {
+        registerAndStake(alice, MIN_STAKE);
+        vm.roll(10);
+        vm.prank(alice);
+        registry.setOffer(modelId, PRICE, "call");
+        vm.roll(20);
+        vm.prank(alice);
+        registry.setOffer(modelId, PRICE + 1, "token");
+        assertEq(registry.getOffer(alice, modelId).since, 10, "a price change keeps since");
+        vm.startPrank(alice);
+        registry.removeOffer(modelId);
+        assertEq(registry.getOffer(alice, modelId).since, 0);
+        vm.roll(30);
+        registry.setOffer(modelId, PRICE, "call");
+        vm.stopPrank();
+        assertEq(registry.getOffer(alice, modelId).since, 30, "a new offer restarts since");
+    }
+
+    function test_StakedSince_RestartsWhenStakeClimbsBackToTheMinimum() public {
+        vm.roll(10);
+        registerAndStake(alice, MIN_STAKE / 2);
+        assertEq(registry.getProvider(alice).stakedSince, 0, "below the minimum");
+        vm.roll(20);
+        fund(alice, MIN_STAKE);
+        vm.prank(alice);
+        registry.stake(MIN_STAKE / 2);
+        assertEq(registry.getProvider(alice).stakedSince, 20);
+        vm.roll(30);
+        vm.prank(alice);
+        registry.stake(1);
+        assertEq(registry.getProvider(alice).stakedSince, 20, "more stake keeps it");
+        vm.prank(alice);
+        registry.requestUnbond(2);
+        vm.roll(40);
+        vm.prank(alice);
+        registry.stake(1);
+        assertEq(registry.getProvider(alice).stakedSince, 40, "climbing back restarts it");
+    }
+
+    function test_IsEligibleVerifier_FixedAtTheSnapshot() public {
+        vm.roll(10);
+        registerAndStake(alice, MIN_STAKE);
+        vm.prank(alice);
+        registry.setOffer(modelId, PRICE, "call");
+        (address candidate, bool eligible) = registry.isEligibleVerifier(modelId, 0, 10, uint64(NOW));
+        assertEq(candidate, alice);
+        assertTrue(eligible);
+        // Not yet offering at an earlier snapshot.
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 9, uint64(NOW));
+        assertFalse(eligible);
+        // Past the list's end.
+        (candidate, eligible) = registry.isEligibleVerifier(modelId, 1, 10, uint64(NOW));
+        assertEq(candidate, address(0));
+        assertFalse(eligible);
+        // Re-offering after the snapshot makes it ineligible for that snapshot.
+        vm.roll(11);
+        vm.startPrank(alice);
+        registry.removeOffer(modelId);
+        registry.setOffer(modelId, PRICE, "call");
+        vm.stopPrank();
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 10, uint64(NOW));
+        assertFalse(eligible, "re-offered after the snapshot");
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 11, uint64(NOW));
+        assertTrue(eligible);
+        // Jailed now, or at the snapshot time.
+        vm.prank(auditCourt);
+        registry.jail(alice, uint64(NOW + 100));
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 11, uint64(NOW + 200));
+        assertFalse(eligible, "jailed now");
+        vm.warp(NOW + 100);
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 11, uint64(NOW + 50));
+        assertFalse(eligible, "jailed at the snapshot");
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 11, uint64(NOW + 100));
+        assertTrue(eligible);
+        // Stake below the minimum now.
+        vm.prank(alice);
+        registry.requestUnbond(1);
+        (, eligible) = registry.isEligibleVerifier(modelId, 0, 11, uint64(NOW + 100));
+        assertFalse(eligible, "under-staked");
+    }
+
+    function test_OpenAudits_BlockWithdrawal() public {
+        registerAndStake(alice, MIN_STAKE);
+        vm.startPrank(auditCourt);
+        registry.noteAuditOpened(alice);
+        registry.noteAuditOpened(alice);
+        vm.stopPrank();
+        assertEq(registry.getOpenAudits(alice), 2);
+        vm.prank(alice);
+        registry.requestUnbond(MIN_STAKE);
+        vm.warp(NOW + UNBONDING_DELAY);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryAuditPending.selector, alice, uint32(2)));
+        registry.withdrawUnbonded();
+        vm.startPrank(auditCourt);
+        registry.noteAuditClosed(alice);
+        vm.stopPrank();
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryAuditPending.selector, alice, uint32(1)));
+        registry.withdrawUnbonded();
+        vm.prank(auditCourt);
+        registry.noteAuditClosed(alice);
+        vm.prank(alice);
+        registry.withdrawUnbonded();
+        assertEq(token.balanceOf(alice), MIN_STAKE);
+        vm.prank(auditCourt);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryNoOpenAudit.selector, alice));
+        registry.noteAuditClosed(alice);
+        assertBooksBalance();
+    }
+
+    function test_RevertWhen_NoteAuditByNonAuditCourt() public {
+        registerAndStake(alice, MIN_STAKE);
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryUnauthorized.selector, alice));
+        registry.noteAuditOpened(alice);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryUnauthorized.selector, alice));
+        registry.noteAuditClosed(alice);
+        vm.stopPrank();
     }
 
     function test_RevertWhen_SetOfferNotRegistered() public {
@@ -770,7 +914,7 @@ contract ProviderRegistryTest is AgoraFixture {
     }
 
     function testFuzz_SetOfferPrice(uint256 price, string calldata unit) public {
-        registerAndStake(alice, 0);
+        registerAndStake(alice, MIN_STAKE);
         vm.prank(alice);
         if (price == 0) {
             vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistryZeroPrice.selector));

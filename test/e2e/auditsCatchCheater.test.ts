@@ -1,8 +1,9 @@
 // Trust without trusting, end to end on a devnet: a provider that answers wrongly on a share of
-// its calls is caught by the gateway's sampled audits and hidden canaries, judged by a verifier
-// drawn from the other providers (re-executing the same model), slashed and jailed by AuditCourt,
-// and starved by the router, while the honest providers take its traffic and the buyer (the
-// gateway's wallet) gets the refund.
+// its calls is caught by the gateway's sampled audits (batched per channel, opened by the gateway
+// as the channels' buyer, the only party besides the voucher signer the court lets open them) and
+// hidden canaries, judged by a verifier drawn from the other providers (re-executing every call of
+// the batch on the same model), slashed and jailed by AuditCourt, and starved by the router, while
+// the honest providers take its traffic and the buyer (the gateway's wallet) gets the refund.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { Address, Hex } from 'viem';
 import { getContractEvents } from 'viem/actions';
-import { auditCourtAbi, getAudit, getAuditCredit, getProvider, getScoreRoot, verifyScoreOnChain, type ScoreLeaf } from '@agora/sdk';
+import { auditCourtAbi, getAudit, getAuditCredit, getProvider, getScoreRoot, openAudit, verifyScoreOnChain, type ScoreLeaf } from '@agora/sdk';
 import {
   buildCanaries,
   buildDigitsModel,
@@ -151,7 +152,8 @@ beforeAll(async () => {
       // Post the scores' merkle root on-chain every 3 s (an hour by default).
       scoreEpochSeconds: 3,
       // Watched hard, as a network watches newcomers (all three are new here).
-      audits: { newcomerRate: 0.25, baseRate: 0.25, suspectRate: 0.5, newcomerCanaryRate: 0.2, canaryRate: 0.2, canaryFile, canaryMaxDelayMs: 200, pollIntervalMs: 500 },
+      // A channel's sampled receipts are audited together a second after the first (30 s by default).
+      audits: { newcomerRate: 0.25, baseRate: 0.25, suspectRate: 0.5, newcomerCanaryRate: 0.2, canaryRate: 0.2, canaryFile, canaryMaxDelayMs: 200, pollIntervalMs: 500, batchMaxWaitMs: 1_000 },
     }),
   });
 }, 240_000);
@@ -176,10 +178,16 @@ describe('audits and canaries against a provider that answers wrongly', () => {
     const caught = async () => (await resolvedAudits()).some((a) => a.provider === cheater && a.outcome === 2);
     while (phase1.length < CALLS_PER_PHASE || (phase1.length < MAX_CALLS_TO_CATCH && !(await caught()))) phase1.push(await classify(phase1.length));
 
-    // The evidence an audit names is only for its drawn verifiers: without their signature, 401.
+    // The evidence an audit names (its batch root's) is only for its drawn verifiers: without their signature, 401.
     const [offered] = await getContractEvents(client, { address: court(), abi: auditCourtAbi, eventName: 'EvidenceOffered', fromBlock: 0n });
     expect(offered!.args.evidenceURI).toMatch(new RegExp(`^${gateway.url}/audits/0x[0-9a-f]{64}/evidence$`));
     expect((await fetch(offered!.args.evidenceURI!)).status).toBe(401);
+
+    // The cheater cannot squat audits of the gateway's channels: only their payer may open them.
+    const [opened] = await getContractEvents(client, { address: court(), abi: auditCourtAbi, eventName: 'AuditOpened', args: { provider: cheater }, fromBlock: 0n });
+    expect(opened!.args.opener).toBe(getDevAccount('buyer1').account.address);
+    const squat = { channelId: opened!.args.channelId!, receiptsRoot: `0x${'5a'.repeat(32)}` as Hex, receiptCount: 1, evidenceURI: 'http://127.0.0.1:1/nothing' };
+    await expect(openAudit(devnet.as('provider1'), squat)).rejects.toMatchObject({ code: 'AuditCourtNotPayer' });
 
     // Audits (sampled, or of a wrong canary) of the cheater resolve: Fail, slash, refund. Wait for
     // every audit of it to end, so the books below are final.

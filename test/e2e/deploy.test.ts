@@ -38,7 +38,8 @@ describe('agora deploy', () => {
 
     // The first chain names an account as the court; the second gets the AuditCourt contract (the default).
     const auditCourt = index === 0 ? privateKeyToAccount(generatePrivateKey()).address : undefined;
-    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100', ...(auditCourt ? ['--audit-court', auditCourt] : [])]);
+    const courtFlags = auditCourt ? ['--audit-court', auditCourt] : ['--draw-timeout', '7200', '--jail-duration', '600'];
+    const result = await runCli(['deploy', '--rpc-url', node.rpcUrl, '--key-file', keyFile, '--out', out, '--fee-bps', '100', ...courtFlags]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`deploying Agora to chain ${node.chainId}`);
@@ -54,6 +55,7 @@ describe('agora deploy', () => {
     } else {
       expect(deployment.contracts.auditCourt).toBeDefined();
       expect(deployment.parameters.auditCourt).toBe(deployment.contracts.auditCourt);
+      expect(deployment.parameters.audit).toMatchObject({ drawTimeout: 7_200n, jailDuration: 600n });
     }
     // ScoreRoots is independent of the court: deployed either way.
     expect(deployment.contracts.scoreRoots).toBeDefined();
@@ -89,15 +91,22 @@ describe('agora deploy', () => {
     );
     expect(zeroPeriod.stdout).not.toMatch(/token\s+0x/); // nothing was deployed
 
-    const zeroWindow = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--challenge-window', '0'], { env });
-    expect(zeroWindow.code).toBe(1);
-    expect(zeroWindow.stderr).toContain('Refusing to deploy: challengeWindow is 0: a job delivery would be paid out at once, before any audit can dispute it.');
-
-    // Shorter than an audit can take (2 × (commit + reveal) + escalation = 18,000 s at the defaults).
-    const shortUnbonding = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, '--unbonding-delay', '17999'], { env });
-    expect(shortUnbonding.code).toBe(1);
-    expect(shortUnbonding.stderr).toContain('Refusing to deploy: unbondingDelay (17999 s) is shorter than an audit can take');
-    expect(shortUnbonding.stdout + zeroWindow.stdout).not.toMatch(/token\s+0x/);
+    // Each parameter that would let a cheater off or strand money, refused with its name and why.
+    const refusals: [string[], string][] = [
+      [['--challenge-window', '0'], 'Refusing to deploy: challengeWindow is 0: a job delivery would be paid out at once, before any audit can dispute it.'],
+      [['--slash-amount', '0'], 'Refusing to deploy: audit.slashAmount is 0: a provider found cheating would lose nothing.'],
+      [['--jail-duration', '0'], 'Refusing to deploy: audit.jailDuration is 0: a provider found cheating could take new work in the same block.'],
+      [['--draw-timeout', '0'], 'Refusing to deploy: audit.drawTimeout is 0: an audit would be cancelled before its verifiers could be drawn.'],
+      [['--min-stake', '5000000', '--verifier-penalty', '5000001'], 'Refusing to deploy: audit.verifierPenalty (5000001) is above minStake (5000000)'],
+      // Shorter than an audit can take: drawTimeout + 2 × (commit + reveal) + escalation = 104,400 s at the defaults.
+      [['--unbonding-delay', '104399'], 'Refusing to deploy: unbondingDelay (104399 s) is shorter than an audit can take'],
+    ];
+    for (const [flags, message] of refusals) {
+      const refused = await runCli(['deploy', '--rpc-url', nodes[0]!.rpcUrl, ...flags], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(message);
+      expect(refused.stdout).not.toMatch(/token\s+0x/); // nothing was deployed
+    }
   });
 
   it('explains a missing key and an unreachable node instead of crashing', async () => {

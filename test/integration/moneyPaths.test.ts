@@ -11,10 +11,15 @@ import {
   assignVerifiers,
   auditCourtAbi,
   commitVerdict,
+  createReceiptBatchTree,
   finalizeAudit,
   getAudit,
   getAuditCredit,
+  getAuditOfRoot,
+  hashInferenceReceipt,
   openAudit,
+  registerModel,
+  setOffer,
   revealVerdict,
   signInferenceReceipt,
   withdrawAuditCredit,
@@ -41,6 +46,7 @@ import {
   withdrawChannel,
   withdrawCredit,
   type SignedVoucher,
+  type SignedInferenceReceipt,
 } from '@agora/sdk';
 import { getDevAccount } from '@agora/node';
 import { startTestDevnet, type TestDevnet } from '../support/devnet.ts';
@@ -228,6 +234,87 @@ describe('PaymentChannels (fast path, vouchers)', () => {
   });
 });
 
+/** Receipts provider1 signs on `channelId` for `count` calls of `modelId`, and the batch tree over them. */
+async function signBatch(channelId: `0x${string}`, modelId: `0x${string}`, count: number, tag: string) {
+  const domain = { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels };
+  const receipts: SignedInferenceReceipt[] = [];
+  for (let i = 0; i < count; i++) {
+    receipts.push(
+      await signInferenceReceipt(getDevAccount('provider1').account, domain, {
+        modelId,
+        inputHash: keccak256(toHex(`${tag} input ${i}`)),
+        paramsHash: keccak256(toHex('{}')),
+        outputHash: keccak256(toHex(`${tag} output ${i}`)),
+        channelId,
+        cumulativeAmount: BigInt(i + 1) * PRICE,
+      }),
+    );
+  }
+  return { receipts, tree: createReceiptBatchTree(receipts.map((r) => hashInferenceReceipt(domain, r))) };
+}
+
+/** Mines until `drawBlock` is behind the newest block, so its hash can draw. */
+async function pastDrawBlock(drawBlock: bigint) {
+  while ((await getBlockNumber(devnet.as('buyer1'))) <= drawBlock) await devnet.increaseTime(1);
+}
+
+describe('AuditCourt bonds when nothing is slashed', () => {
+  it('pays an Unverifiable verdict’s verifier the opener’s bond, slashes nothing and frees the root', async () => {
+    const config = devnet.deployment.parameters.audit!;
+    const { channelId } = await openChannel(devnet.as('buyer1'), { provider, modelId: market.modelId, deposit: 1_000_000n });
+    const { tree } = await signBatch(channelId, market.modelId, 4, 'unverifiable');
+    const stakeBefore = (await getProvider(devnet.as('buyer1'), { provider })).stake;
+    const buyerBefore = await balance(buyer);
+    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { channelId, receiptsRoot: tree.root, receiptCount: tree.count, evidenceURI: 'http://127.0.0.1:1/evidence' });
+    expect(await getAuditOfRoot(devnet.as('buyer1'), { receiptsRoot: tree.root })).toBe(auditId);
+    await pastDrawBlock(drawBlock);
+    expect((await assignVerifiers(devnet.as('buyer1'), { auditId })).verifiers).toEqual([getDevAccount('provider2').account.address]);
+    const salt = keccak256(toHex('unverifiable salt'));
+    await commitVerdict(devnet.as('provider2'), { auditId, verdict: 'Unverifiable', salt });
+    await revealVerdict(devnet.as('provider2'), { auditId, verdict: 'Unverifiable', salt });
+    await devnet.increaseTime(config.escalationWindow);
+    expect(await finalizeAudit(devnet.as('buyer1'), { auditId })).toMatchObject({ outcome: 'Unverifiable', slashed: 0n, refund: 0n, bounty: 0n });
+
+    expect((await getProvider(devnet.as('buyer1'), { provider })).stake).toBe(stakeBefore);
+    expect(await getAuditCredit(devnet.as('buyer1'), { account: buyer })).toBe(0n);
+    expect((await withdrawAuditCredit(devnet.as('provider2'))).amount).toBe(config.auditBond);
+    expect(await balance(buyer)).toBe(buyerBefore - config.auditBond);
+    expect(await getAuditOfRoot(devnet.as('buyer1'), { receiptsRoot: tree.root })).toBeUndefined(); // the payer may audit it again
+    await expectSolvent();
+  });
+
+  it('cancels an audit nobody can judge once its draw deadline passes, and credits the bond back', async () => {
+    const config = devnet.deployment.parameters.audit!;
+    // A model only provider1 offers: there is nobody to draw.
+    const { modelId } = await registerModel(devnet.as('deployer'), {
+      weightsHash: keccak256(toHex('a model only provider1 serves')),
+      runtime: 'onnxruntime',
+      quantization: 'f32',
+      format: 'onnx',
+      verificationMode: 'exact',
+      metadataURI: 'agora://models/lonely',
+    });
+    await setOffer(devnet.as('provider1'), { modelId, pricePerUnit: PRICE });
+    const { channelId } = await openChannel(devnet.as('buyer1'), { provider, modelId, deposit: 1_000_000n });
+    const { tree } = await signBatch(channelId, modelId, 2, 'lonely');
+    const buyerBefore = await balance(buyer);
+    const opened = await openAudit(devnet.as('buyer1'), { channelId, receiptsRoot: tree.root, receiptCount: tree.count, evidenceURI: 'http://127.0.0.1:1/evidence' });
+    await pastDrawBlock(opened.drawBlock);
+    // Before the deadline a failed draw is tried again later.
+    const first = await assignVerifiers(devnet.as('buyer1'), { auditId: opened.auditId });
+    expect(first).toMatchObject({ verifiers: [], cancelled: false });
+    expect(first.rescheduledDrawBlock).toBeGreaterThan(opened.drawBlock);
+    await devnet.increaseTime(config.drawTimeout);
+    await pastDrawBlock(first.rescheduledDrawBlock!);
+    expect(await assignVerifiers(devnet.as('buyer1'), { auditId: opened.auditId })).toMatchObject({ verifiers: [], cancelled: true });
+    expect(await getAudit(devnet.as('buyer1'), { auditId: opened.auditId })).toMatchObject({ status: 'Cancelled' });
+    expect(await getAuditOfRoot(devnet.as('buyer1'), { receiptsRoot: tree.root })).toBeUndefined();
+    expect((await withdrawAuditCredit(devnet.as('buyer1'))).amount).toBe(config.auditBond);
+    expect(await balance(buyer)).toBe(buyerBefore);
+    await expectSolvent();
+  });
+});
+
 describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
   it('slashes a provider only when an audit confirms a failure, and splits the stake into refund, bounty and treasury share', async () => {
     const amount = 30_000_000n;
@@ -235,26 +322,20 @@ describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
     await expect(slashProvider(devnet.as('buyer1'), { provider, amount })).rejects.toMatchObject({ code: 'ProviderRegistryUnauthorized' });
     await expect(slashProvider(devnet.as('auditCourt'), { provider, amount })).rejects.toMatchObject({ code: 'ProviderRegistryUnauthorized' });
 
-    // provider1 answers a paid call and signs the receipt; the buyer audits it.
+    // provider1 answers paid calls and signs the receipts; the buyer audits a batch of them.
     const { channelId } = await openChannel(devnet.as('buyer1'), { provider, modelId: market.modelId, deposit: 1_000_000n });
-    const domain = { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels };
-    const receipt = await signInferenceReceipt(getDevAccount('provider1').account, domain, {
-      modelId: market.modelId,
-      inputHash: keccak256(toHex('a 28x28 image of a seven')),
-      paramsHash: keccak256(toHex('{}')),
-      outputHash: keccak256(toHex('{"label":1}')),
-      channelId,
-      cumulativeAmount: PRICE,
-    });
+    const { tree } = await signBatch(channelId, market.modelId, 32, 'slash');
     const config = devnet.deployment.parameters.audit!;
     const buyerBefore = await balance(buyer);
-    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { receipt, evidenceURI: 'http://127.0.0.1:1/evidence' });
+    // Only the channel's payer may open it; the provider cannot squat its own receipts.
+    await expect(openAudit(devnet.as('provider1'), { channelId, receiptsRoot: tree.root, receiptCount: tree.count, evidenceURI: 'http://127.0.0.1:1/x' })).rejects.toMatchObject({ code: 'AuditCourtNotPayer' });
+    const { auditId, drawBlock } = await openAudit(devnet.as('buyer1'), { channelId, receiptsRoot: tree.root, receiptCount: tree.count, evidenceURI: 'http://127.0.0.1:1/evidence' });
     expect(await balance(buyer)).toBe(buyerBefore - config.auditBond);
     await expectSolvent();
 
     // The draw block must be mined first; provider2 is the only other provider of the model.
     await expect(assignVerifiers(devnet.as('buyer1'), { auditId })).rejects.toMatchObject({ code: 'AuditCourtDrawTooEarly' });
-    while ((await getBlockNumber(devnet.as('buyer1'))) <= drawBlock) await devnet.increaseTime(1);
+    await pastDrawBlock(drawBlock);
     const { verifiers } = await assignVerifiers(devnet.as('buyer1'), { auditId });
     expect(verifiers).toEqual([getDevAccount('provider2').account.address]);
 

@@ -102,6 +102,11 @@ describe('providers', () => {
     await updateProvider(client, { endpoint: 'https://node3.example', publicKey: '0x03bb' });
     expect(await getProviders(client)).toContain(address('provider3'));
 
+    // An offer needs the minimum stake (so the list verifiers are drawn from cannot be bloated for free).
+    const unstaked = await setOffer(client, { modelId: market.modelId, pricePerUnit: 1_000n }).catch((e: unknown) => e);
+    expect(unstaked).toMatchObject({ code: 'ProviderRegistryInsufficientStake' });
+    expect((unstaked as Error).message).toContain('has 0 staked, less than the 100 this needs (an offer needs the minimum stake');
+
     const before = await getTokenBalance(client, { account: address('provider3') });
     await stake(client, { amount: 150_000_000n });
     const { readyAt } = await requestUnbond(client, { amount: 50_000_000n });

@@ -1,9 +1,11 @@
 // The verifier role on a real devnet: provider nodes drawn by the AuditCourt fetch the opener's
-// evidence with a signed request, re-execute the call on their copy of the model, commit and reveal
-// a verdict, and their keepers (and the opener's) drive each audit to its money: an honest answer
-// passes and the opener's bond pays the verifier; a receipt signed over a wrong output fails, slashes
-// the provider and refunds the buyer; a verifier restarted between commit and reveal still reveals;
-// evidence that never comes is no evidence, so the accusation fails.
+// evidence of a batch of receipts with a signed request, rebuild its root, check every receipt's
+// channel and signature, re-execute every call on their copy of the model, commit and reveal a
+// verdict, and their keepers (and the opener's) drive each audit to its money: an honest batch
+// passes and the opener's bond pays the verifier; a batch with one receipt signed over a wrong output
+// fails, slashes the provider and refunds the buyer; a verifier restarted between commit and reveal
+// still reveals; evidence that never comes, or does not match the root, is Unverifiable, never Pass;
+// only the channel's payer may open an audit of its receipts.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,17 +14,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak256, toHex, type Address, type Hex, type LocalAccount } from 'viem';
 import {
+  canOpenAudit,
   commitVerdict,
+  createReceiptBatchTree,
   getAudit,
   getAuditCredit,
+  getAuditOfRoot,
   getProvider,
   getTokenBalance,
   hashCanonicalJson,
+  hashInferenceReceipt,
   openAudit,
   openChannel,
   revealVerdict,
+  setAuditor,
   signInferenceReceipt,
   signVoucher,
+  verifyReceiptInAudit,
   type AgoraWalletClient,
   type GetAuditReturnType,
   type SignedInferenceReceipt,
@@ -38,6 +46,8 @@ import {
   openVerdictStore,
   readEvidenceRequest,
   startNode,
+  toEvidenceBody,
+  type AuditEvidenceLeaf,
   type AgoraNode,
   type AuditKeeper,
   type AuditOutcome,
@@ -60,13 +70,15 @@ let keeper: AuditKeeper;
 const ended: AuditOutcome[] = [];
 let evidenceServer: Server;
 let evidenceBase: string;
-/** What the test's evidence server offers at each path: the audit it belongs to, and the call (none: missing). */
-const offers = new Map<string, { auditId?: bigint; evidence?: { input: unknown; params: Record<string, unknown>; output: unknown } }>();
+/** What the test's evidence server offers at each path: the audit it belongs to, and the batch's leaves (none: missing). */
+const offers = new Map<string, { auditId?: bigint; leaves?: AuditEvidenceLeaf[] }>();
 /** Evidence requests that passed the signature and seat checks, by path. */
 const served: { path: string; signer: Address }[] = [];
 
 /** The paid call to provider1 that every audit here is about. */
 let call: { input: { pixels: number[] }; params: Record<string, unknown>; output: { digit: number; probabilities: number[] }; receipt: SignedInferenceReceipt };
+/** One receipt of a batch, and the call offered as its evidence. */
+type Leaf = { receipt: SignedInferenceReceipt; input: unknown; params: Record<string, unknown>; output: unknown };
 
 const buyer = () => devnet.as('buyer1') as AgoraWalletClient & { account: LocalAccount };
 const court = () => ({ chainId: devnet.deployment.chainId, auditCourt: devnet.deployment.contracts.auditCourt! });
@@ -90,10 +102,18 @@ const mineDrawBlock = async () => {
   await devnet.increaseTime(1);
 };
 
-/** Offers evidence at a fresh path (or none), opens the audit as the buyer, and tells the keeper. */
-async function audit(path: string, receipt: SignedInferenceReceipt, evidence: typeof call | undefined) {
-  offers.set(path, evidence ? { evidence: { input: evidence.input, params: evidence.params, output: evidence.output } } : {});
-  const { auditId } = await openAudit(buyer(), { receipt, evidenceURI: `${evidenceBase}/evidence/${path}` });
+const domain = () => ({ chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels });
+const digestOf = (receipt: SignedInferenceReceipt) => hashInferenceReceipt(domain(), receipt);
+const toLeaf = ({ receipt: { provider: _provider, signature, ...receipt }, input, params, output }: Leaf): AuditEvidenceLeaf => ({ receipt, signature, input, params, output });
+
+/**
+ * Opens, as the buyer, the audit of a batch of receipts with evidence offered at a fresh path
+ * (`served`: what the opener hands out instead of the batch; null: nothing), and tells the keeper.
+ */
+async function audit(path: string, batch: Leaf[], served: Leaf[] | null = batch) {
+  offers.set(path, served ? { leaves: served.map(toLeaf) } : {});
+  const tree = createReceiptBatchTree(batch.map((leaf) => digestOf(leaf.receipt)));
+  const { auditId } = await openAudit(buyer(), { channelId: call.receipt.channelId, receiptsRoot: tree.root, receiptCount: tree.count, evidenceURI: `${evidenceBase}/evidence/${path}` });
   offers.get(path)!.auditId = auditId;
   keeper.track(auditId);
   return auditId;
@@ -101,7 +121,9 @@ async function audit(path: string, receipt: SignedInferenceReceipt, evidence: ty
 
 /** A receipt provider1 signs for the paid call, with other hashes or amount (a new receipt to audit). */
 const resign = (changes: Partial<SignedInferenceReceipt>) =>
-  signInferenceReceipt(getDevAccount('provider1').account, { chainId: devnet.deployment.chainId, paymentChannels: devnet.deployment.contracts.paymentChannels }, { ...call.receipt, ...changes });
+  signInferenceReceipt(getDevAccount('provider1').account, domain(), { ...call.receipt, ...changes });
+/** A receipt of provider1 for the same honest call at another cumulative amount, with its evidence. */
+const honest = async (n: number): Promise<Leaf> => ({ ...call, receipt: await resign({ cumulativeAmount: call.receipt.cumulativeAmount + BigInt(n) }) });
 
 const decided = (auditId: bigint) => until(`audit ${auditId} decided`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Decided');
 async function resolved(auditId: bigint): Promise<AuditOutcome> {
@@ -153,8 +175,8 @@ beforeAll(async () => {
         // The audited provider may fetch it too: it answered this call, and re-checks it to defend itself.
         if (!seats.some((seat) => seat.verifier === signer && seat.status !== 'Replaced') && signer !== provider) return refuse(403, 'NotDrawnVerifier');
         served.push({ path, signer });
-        if (!offer.evidence) return refuse(404, 'EvidenceLost');
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(offer.evidence));
+        if (!offer.leaves) return refuse(404, 'EvidenceLost');
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(toEvidenceBody(offer.leaves)));
       })
       .catch(() => refuse(401, 'EvidenceAuthInvalid'));
   });
@@ -188,12 +210,20 @@ const firstSeat = (audit: GetAuditReturnType) => {
   return audit.seats[0]!;
 };
 
+
 describe('verifier role', () => {
-  it('passes an honest answer: the drawn verifier commits and reveals Pass, and the opener’s bond pays it', async () => {
+  it('passes an honest batch: the drawn verifier re-executes every receipt, commits and reveals Pass, and the opener’s bond pays it', async () => {
     const { auditBond } = devnet.deployment.parameters.audit!;
     const before = new Map(await Promise.all([...ROLES, 'buyer1' as const].map(async (r) => [r, await balance(address(r))] as const)));
-    const auditId = await audit('honest', call.receipt, call);
+    const batch = [{ ...call }, await honest(100), await honest(101)];
+    const auditId = await audit('honest', batch);
     await mineDrawBlock(); // the opener's keeper draws at its next poll
+
+    // Each receipt proves against the audit's root on-chain (the sdk's tree is OpenZeppelin's); an outsider does not.
+    const tree = createReceiptBatchTree(batch.map((leaf) => digestOf(leaf.receipt)));
+    for (const { receipt } of batch) expect(await verifyReceiptInAudit(buyer(), { auditId, receipt, proof: tree.getProof(digestOf(receipt)) })).toBe(true);
+    const outsider = (await honest(102)).receipt;
+    expect(await verifyReceiptInAudit(buyer(), { auditId, receipt: outsider, proof: tree.getProof(digestOf(batch[0]!.receipt)) })).toBe(false);
 
     const seat = firstSeat(await decided(auditId));
     const verifier = roleOf(seat.verifier);
@@ -208,13 +238,13 @@ describe('verifier role', () => {
     expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(devnet.deployment.parameters.minStake);
   });
 
-  it('fails a receipt signed over a wrong output: the provider is slashed and the buyer refunded', async () => {
+  it('fails a batch with one receipt signed over a wrong output: the provider is slashed and the buyer refunded', async () => {
     const { slashAmount, refundBps, bountyBps } = devnet.deployment.parameters.audit!;
     const wrong = { ...call.output, digit: (call.output.digit + 1) % 10 };
-    const receipt = await resign({ outputHash: hashCanonicalJson(wrong) });
+    const tampered = { ...call, output: wrong, receipt: await resign({ outputHash: hashCanonicalJson(wrong), cumulativeAmount: call.receipt.cumulativeAmount + 200n }) };
     const stakeBefore = (await getProvider(buyer(), { provider: address('provider1') })).stake;
     const buyerBefore = await balance(address('buyer1'));
-    const auditId = await audit('tampered', receipt, { ...call, output: wrong });
+    const auditId = await audit('tampered', [await honest(201), tampered, await honest(202)]);
     await mineDrawBlock();
 
     const seat = firstSeat(await decided(auditId));
@@ -229,10 +259,34 @@ describe('verifier role', () => {
     expect(await balance(seat.verifier)).toBe(verifierBefore + (slashAmount * BigInt(bountyBps)) / 10_000n);
   });
 
+  it('refuses an audit opened by anyone but the channel’s payer, the provider above all, with an error that says who may', async () => {
+    const tree = createReceiptBatchTree([digestOf(call.receipt)]);
+    const parameters = { channelId: call.receipt.channelId, receiptsRoot: tree.root, receiptCount: 1, evidenceURI: `${evidenceBase}/evidence/squat` };
+    // The provider would open the audit of its own receipt with evidence that serves nothing (receipt squatting).
+    const err = await openAudit(devnet.as('provider1'), parameters).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AuditCourtNotPayer' });
+    // Addresses and ids shortened the way errors show them: `0x1234ab…cdef`.
+    expect((err as Error).message.replaceAll(call.receipt.channelId, '<channel id>').replace(/0x[0-9a-fA-F]{6}…[0-9a-fA-F]{4}/g, '<0x…>')).toMatchInlineSnapshot(`
+      "Opening an audit of 1 receipt(s) of channel <channel id> failed: <0x…> is not the payer of channel <0x…>: only its buyer, its voucher signer, or an auditor the buyer allowed may open or escalate audits of its receipts.
+
+      Fix: open the audit from the channel buyer's account, or have the buyer call setAuditor for this account.
+
+      Details: The contract function "openAudit" reverted."
+    `);
+    await expect(openAudit(devnet.as('buyer2'), parameters)).rejects.toMatchObject({ code: 'AuditCourtNotPayer' });
+    expect(await getAuditOfRoot(buyer(), { receiptsRoot: tree.root })).toBeUndefined(); // nothing was opened
+    // The buyer may name another account (its gateway's wallet, say) as its auditor.
+    expect(await canOpenAudit(buyer(), { channelId: call.receipt.channelId, account: address('buyer1') })).toBe(true);
+    await setAuditor(buyer(), { auditor: getDevAccount('buyer3').account.address, allowed: true });
+    expect(await canOpenAudit(buyer(), { channelId: call.receipt.channelId, account: getDevAccount('buyer3').account.address })).toBe(true);
+    await setAuditor(buyer(), { auditor: getDevAccount('buyer3').account.address, allowed: false });
+    expect(await canOpenAudit(buyer(), { channelId: call.receipt.channelId, account: getDevAccount('buyer3').account.address })).toBe(false);
+  });
+
   it('reveals after a restart between commit and reveal, with the verdict and salt from its store', async () => {
     // Both possible verifiers are down when the audit is drawn.
     for (const role of ['provider2', 'provider3'] as const) await nodes.get(role)!.stop();
-    const auditId = await audit('restart', await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 1n }), call);
+    const auditId = await audit('restart', [await honest(1)]);
     await mineDrawBlock();
     const drawn = await until(`audit ${auditId} drawn`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Voting');
     const verifier = roleOf(firstSeat(drawn).verifier);
@@ -244,6 +298,8 @@ describe('verifier role', () => {
     await commitVerdict(devnet.as(verifier), { auditId, verdict: 'Pass', salt });
     store.markCommitted(auditId, 0);
     store.close();
+    // A commitment cannot be replaced once made.
+    await expect(commitVerdict(devnet.as(verifier), { auditId, verdict: 'Fail', salt })).rejects.toMatchObject({ code: 'AuditCourtAlreadyCommitted' });
 
     await startProvider(verifier);
     const seat = firstSeat(await decided(auditId));
@@ -253,20 +309,38 @@ describe('verifier role', () => {
     await startProvider(verifier === 'provider2' ? 'provider3' : 'provider2');
   });
 
-  it('passes when the evidence does not hash to the receipt: the provider signed something else', async () => {
-    const receipt = await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 3n });
-    // A wrong output the provider never signed for, offered against its honest receipt.
-    const auditId = await audit('forged', receipt, { ...call, output: { ...call.output, digit: (call.output.digit + 1) % 10 } });
+  it('votes Unverifiable, never Pass, when the evidence does not match the root; the root is freed and a retry with the right evidence passes', async () => {
+    const { auditBond } = devnet.deployment.parameters.audit!;
+    const batch = [await honest(301), await honest(302), await honest(303)];
+    const wrongOutput = { ...call.output, digit: (call.output.digit + 1) % 10 };
+    // What the opener hands out: one receipt swapped for another honest one outside the root, and
+    // one call that does not hash to its receipt (an output the provider never signed).
+    const forged = [batch[0]!, await honest(304), { ...batch[2]!, output: wrongOutput }];
+    const stakeBefore = (await getProvider(buyer(), { provider: address('provider1') })).stake;
+    const auditId = await audit('forged', batch, forged);
     await mineDrawBlock();
     const seat = firstSeat(await decided(auditId));
-    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Pass' });
+    expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Unverifiable' });
     expect(served).toContainEqual({ path: 'forged', signer: seat.verifier });
-    expect((await resolved(auditId)).outcome).toBe('pass');
+    const verifierBefore = await balance(seat.verifier);
+    expect((await resolved(auditId)).outcome).toBe('unverifiable');
+    // Nothing slashed; the verifier did the work and is paid the opener's bond.
+    expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(stakeBefore);
+    await creditsWithdrawn(seat.verifier);
+    expect(await balance(seat.verifier)).toBe(verifierBefore + auditBond);
+
+    // The root was freed: the payer audits the same batch again, this time with its evidence.
+    const tree = createReceiptBatchTree(batch.map((leaf) => digestOf(leaf.receipt)));
+    expect(await getAuditOfRoot(buyer(), { receiptsRoot: tree.root })).toBeUndefined();
+    const retry = await audit('forged-retry', batch);
+    await mineDrawBlock();
+    expect(firstSeat(await decided(retry))).toMatchObject({ status: 'Revealed', verdict: 'Pass' });
+    expect((await resolved(retry)).outcome).toBe('pass');
   });
 
-  it('passes when the evidence never comes: retried until close to the commit deadline, then the accusation fails', async () => {
+  it('votes Unverifiable when the evidence never comes: retried until close to the commit deadline, and the provider is not cleared', async () => {
     const { auditBond } = devnet.deployment.parameters.audit!;
-    const auditId = await audit('missing', await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 2n }), undefined);
+    const auditId = await audit('missing', [await honest(2)], null);
     await mineDrawBlock();
     const drawn = await until(`audit ${auditId} drawn`, () => getAudit(buyer(), { auditId }), (a) => a.status === 'Voting');
     const { verifier } = firstSeat(drawn);
@@ -275,11 +349,11 @@ describe('verifier role', () => {
     await until('the verifier asking twice for the evidence', async () => served.filter((s) => s.path === 'missing').length, (n) => n >= 2);
     expect((await getAudit(buyer(), { auditId })).seats[0]!.status).toBe('Drawn');
 
-    // Past the give-up point (a quarter of the commit window before its end), it votes Pass.
+    // Past the give-up point (a quarter of the commit window before its end), it votes Unverifiable.
     await devnet.increaseTime(WINDOWS.commitWindow - WINDOWS.commitWindow / 8n);
     const seat = firstSeat(await decided(auditId));
-    expect(seat).toMatchObject({ verifier, status: 'Revealed', verdict: 'Pass' });
-    expect((await resolved(auditId)).outcome).toBe('pass');
+    expect(seat).toMatchObject({ verifier, status: 'Revealed', verdict: 'Unverifiable' });
+    expect((await resolved(auditId)).outcome).toBe('unverifiable');
     await creditsWithdrawn(verifier);
     expect(await balance(verifier)).toBe(verifierBefore + auditBond);
   });
@@ -293,10 +367,10 @@ describe('verifier role', () => {
     const providerStake = (await getProvider(buyer(), { provider: address('provider1') })).stake;
     const providerBalance = await balance(address('provider1'));
 
-    // Open audits of honest receipts until the draw seats the liar first (1 in 3 each time); the others pass.
+    // Open audits of honest batches until the draw seats the liar first (1 in 3 each time); the others pass.
     let auditId = 0n;
     for (let i = 0; i < 12 && auditId === 0n; i++) {
-      const id = await audit(`liar-${i}`, await resign({ cumulativeAmount: call.receipt.cumulativeAmount + 10n + BigInt(i) }), call);
+      const id = await audit(`liar-${i}`, [await honest(400 + 2 * i), await honest(401 + 2 * i)]);
       await mineDrawBlock();
       const drawn = await until(`audit ${id} drawn`, () => getAudit(buyer(), { auditId: id }), (a) => a.status !== 'Drawing');
       if (firstSeat(drawn).verifier === getDevAccount(liar).account.address) auditId = id;
@@ -306,7 +380,7 @@ describe('verifier role', () => {
     await commitVerdict(devnet.as(liar), { auditId, verdict: 'Fail', salt });
     await revealVerdict(devnet.as(liar), { auditId, verdict: 'Fail', salt });
 
-    // provider1's node re-checks its own answer, finds it right, and escalates (paying the bond).
+    // provider1's node re-checks every receipt of the batch, finds them right, and escalates (paying the bond).
     const escalated = await until(`audit ${auditId} escalated`, () => getAudit(buyer(), { auditId }), (a) => a.stage === 1);
     expect(escalated.escalator).toBe(address('provider1'));
     await mineDrawBlock();

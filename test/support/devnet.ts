@@ -19,7 +19,8 @@ export type TestDevnet = Devnet & {
 export async function startTestDevnet(init: StartDevnetInit = {}): Promise<TestDevnet> {
   const devnet = await startDevnet({
     ...init,
-    deploy: { challengeWindow: 600n, challengePeriod: 3600n, unbondingDelay: 86_400n, ...init.deploy },
+    // The unbonding delay stays the default 7 days: the court requires it to outlast an audit (time travel is free).
+    deploy: { challengeWindow: 600n, challengePeriod: 3600n, ...init.deploy },
   });
   const testClient = createTestClient({ mode: 'anvil', transport: http(devnet.rpcUrl) }).extend(publicActions);
   const clients = new Map<DevRole, AgoraWalletClient>();

@@ -25,8 +25,8 @@ contract ProviderRegistryInvariantTest is InvariantFixture {
         }
 
         // The actions, and how many times each is listed for the fuzzer to pick from.
-        bytes4[] memory selectors = new bytes4[](10);
-        uint256[] memory weights = new uint256[](10);
+        bytes4[] memory selectors = new bytes4[](11);
+        uint256[] memory weights = new uint256[](11);
         (selectors[0], weights[0]) = (handler.register.selector, 1);
         (selectors[1], weights[1]) = (handler.updateProvider.selector, 1);
         (selectors[2], weights[2]) = (handler.stake.selector, 2);
@@ -37,6 +37,7 @@ contract ProviderRegistryInvariantTest is InvariantFixture {
         (selectors[7], weights[7]) = (handler.jail.selector, 1);
         (selectors[8], weights[8]) = (handler.slash.selector, 2);
         (selectors[9], weights[9]) = (handler.warp.selector, 1);
+        (selectors[10], weights[10]) = (handler.noteAudit.selector, 2);
         _targetHandler(address(handler), selectors, weights);
     }
 
@@ -67,6 +68,9 @@ contract ProviderRegistryInvariantTest is InvariantFixture {
             _eq(record.unbondingAmount, ghost.unbonding, "unbonding");
             _eq(record.unbondingReadyAt, ghost.readyAt, "unbondingReadyAt");
             _eq(record.jailedUntil, ghost.jailedUntil, "jailedUntil");
+            _eq(record.openAudits, ghost.openAudits, "openAudits");
+            // Enough stake has a start block no later than now; too little stake is never eligible.
+            if (record.stake >= MIN_STAKE) _eq(record.stakedSince != 0 && record.stakedSince <= block.number, true, "stakedSince");
             _eq(
                 record.stake + record.unbondingAmount,
                 ghost.deposited - ghost.withdrawn - ghost.slashed,
@@ -96,6 +100,12 @@ contract ProviderRegistryInvariantTest is InvariantFixture {
                 if (active) offering++;
             }
             _eq(registry.getProvidersForModel(id).length, offering, "providers-for-model index");
+            // The candidate list is append-only, in first-offer order, and never loses anyone.
+            address[] memory candidates = handler.ghostCandidates(id);
+            _eq(registry.getCandidateCount(id), candidates.length, "candidate count");
+            for (uint256 i; i < candidates.length; i++) {
+                _eq(registry.getCandidate(id, i), candidates[i], "candidate list reordered");
+            }
         }
     }
 

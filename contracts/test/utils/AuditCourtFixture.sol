@@ -24,6 +24,7 @@ abstract contract AuditCourtFixture is AgoraFixture {
     uint64 internal constant REVEAL_WINDOW = 1 hours;
     uint64 internal constant ESCALATION_WINDOW = 1 hours;
     uint64 internal constant JAIL_DURATION = 1 days;
+    uint64 internal constant DRAW_TIMEOUT = 1 hours;
     uint256 internal constant DEPOSIT = 10e6;
 
     AuditCourt internal court;
@@ -52,7 +53,8 @@ abstract contract AuditCourtFixture is AgoraFixture {
             commitWindow: COMMIT_WINDOW,
             revealWindow: REVEAL_WINDOW,
             escalationWindow: ESCALATION_WINDOW,
-            jailDuration: JAIL_DURATION
+            jailDuration: JAIL_DURATION,
+            drawTimeout: DRAW_TIMEOUT
         });
     }
 
@@ -63,22 +65,87 @@ abstract contract AuditCourtFixture is AgoraFixture {
         token.approve(address(court), type(uint256).max);
     }
 
+    /// @dev A receipt on `channelId` for the `n`-th call (its cumulative amount is `n * PRICE`).
+    function receiptOn(bytes32 channelId, uint256 n, bytes32 outputHash)
+        internal
+        view
+        returns (AuditCourt.InferenceReceipt memory)
+    {
+        return AuditCourt.InferenceReceipt({
+            modelId: modelId,
+            inputHash: keccak256(abi.encode("input", n)),
+            paramsHash: keccak256("params"),
+            outputHash: outputHash,
+            channelId: channelId,
+            cumulativeAmount: n * PRICE
+        });
+    }
+
+    /// @dev The batch leaf of a receipt, computed independently of the court (double-hashed digest).
+    function leafOf(AuditCourt.InferenceReceipt memory receipt) internal view returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(court.hashReceipt(receipt)))));
+    }
+
+    /// @dev Root of a sorted-pair Merkle tree over `leaves` (an odd node is carried up unchanged).
+    function merkleRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        bytes32[] memory level = leaves;
+        while (level.length > 1) {
+            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
+            for (uint256 i; i < next.length; i++) {
+                next[i] = 2 * i + 1 < level.length ? hashPair(level[2 * i], level[2 * i + 1]) : level[2 * i];
+            }
+            level = next;
+        }
+        return level[0];
+    }
+
+    /// @dev The proof of `leaves[index]` in `merkleRoot(leaves)`.
+    function merkleProof(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[] memory proof) {
+        bytes32[] memory path = new bytes32[](32);
+        uint256 length;
+        bytes32[] memory level = leaves;
+        while (level.length > 1) {
+            uint256 sibling = index ^ 1;
+            if (sibling < level.length) path[length++] = level[sibling];
+            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
+            for (uint256 i; i < next.length; i++) {
+                next[i] = 2 * i + 1 < level.length ? hashPair(level[2 * i], level[2 * i + 1]) : level[2 * i];
+            }
+            level = next;
+            index /= 2;
+        }
+        proof = new bytes32[](length);
+        for (uint256 i; i < length; i++) {
+            proof[i] = path[i];
+        }
+    }
+
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    /// @dev Root over `count` receipts of `channelId` (outputs `outputHash`), for a batch audit.
+    function batchRoot(bytes32 channelId, uint256 count, bytes32 outputHash) internal view returns (bytes32) {
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i; i < count; i++) {
+            leaves[i] = leafOf(receiptOn(channelId, i + 1, outputHash));
+        }
+        return merkleRoot(leaves);
+    }
+
+    /// @dev A fresh channel from `buyer` (funded, court approved) to `provider`.
+    function openChannelOf(address buyer, address provider) internal returns (bytes32 channelId) {
+        fundWithCourt(buyer, DEPOSIT);
+        vm.prank(buyer);
+        channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
+    }
+
     /// @dev A receipt for a call on a fresh channel from `buyer` to `provider`.
     function makeReceipt(address buyer, address provider, bytes32 outputHash)
         internal
         returns (AuditCourt.InferenceReceipt memory receipt)
     {
-        fundWithCourt(buyer, DEPOSIT);
-        vm.prank(buyer);
-        bytes32 channelId = channels.openChannel(provider, modelId, DEPOSIT, address(0), ROYALTY_BPS);
-        receipt = AuditCourt.InferenceReceipt({
-            modelId: modelId,
-            inputHash: keccak256("input"),
-            paramsHash: keccak256("params"),
-            outputHash: outputHash,
-            channelId: channelId,
-            cumulativeAmount: PRICE
-        });
+        receipt = receiptOn(openChannelOf(buyer, provider), 1, outputHash);
     }
 
     /// @dev EIP-712 InferenceReceipt signature by `key`, computed independently of the court.

@@ -54,9 +54,15 @@ export type ChannelStatus = (typeof channelStatuses)[number];
 export const auditStatuses = ['None', 'Drawing', 'Voting', 'Decided', 'Resolved', 'Cancelled'] as const;
 export type AuditStatus = (typeof auditStatuses)[number];
 
-/** A verifier's verdict, by the contract's enum order (`None`: not revealed yet). */
-export const auditVerdicts = ['None', 'Pass', 'Fail'] as const;
+/**
+ * A verifier's verdict, by the contract's enum order (`None`: not revealed yet). `Unverifiable`:
+ * the batch's evidence was missing or did not match its root, count, channel or signatures; as an
+ * outcome it slashes nothing, records no pass, and frees the root to be audited again.
+ */
+export const auditVerdicts = ['None', 'Pass', 'Fail', 'Unverifiable'] as const;
 export type AuditVerdict = (typeof auditVerdicts)[number];
+/** A verdict a verifier can commit (anything but `None`). */
+export type CommittableVerdict = Exclude<AuditVerdict, 'None'>;
 
 /** Status of a verifier's seat in an audit, by the contract's enum order. */
 export const auditSeatStatuses = ['None', 'Drawn', 'Committed', 'Revealed', 'Replaced'] as const;

@@ -51,6 +51,7 @@ describe('deployment files', () => {
           revealWindow: 3_600n,
           escalationWindow: 3_600n,
           jailDuration: 86_400n,
+          drawTimeout: 86_400n,
         },
       },
     };

@@ -29,6 +29,11 @@ export type AuditCourtParameters = {
   escalationWindow: bigint;
   /** Seconds a provider found failing, or a penalised verifier, is jailed. */
   jailDuration: bigint;
+  /**
+   * Seconds after opening by which a first verifier must be drawn: a draw that finds nobody is
+   * rescheduled until then, after which the audit is cancelled and its bond returned.
+   */
+  drawTimeout: bigint;
 };
 
 /** Parameters a deployment was made with (amounts in token base units, times in seconds). */
@@ -73,6 +78,7 @@ const AUDIT_BIGINT_FIELDS = [
   'revealWindow',
   'escalationWindow',
   'jailDuration',
+  'drawTimeout',
 ] as const;
 const AUDIT_BPS_FIELDS = ['refundBps', 'bountyBps'] as const;
 

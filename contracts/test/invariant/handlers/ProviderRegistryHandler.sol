@@ -18,6 +18,7 @@ contract ProviderRegistryHandler is HandlerBase {
         uint256 deposited;
         uint256 withdrawn;
         uint256 slashed;
+        uint32 openAudits;
     }
 
     /// @notice What an action needs of the provider it picks.
@@ -41,6 +42,10 @@ contract ProviderRegistryHandler is HandlerBase {
     mapping(address provider => GhostProvider) internal _ghost;
     mapping(address provider => mapping(bytes32 modelId => uint256 price)) public ghostOfferPrice;
     uint256 public ghostTotalSlashed;
+    /// @notice Each model's candidate list as it must be: append-only, in first-offer order.
+    mapping(bytes32 modelId => address[]) internal _ghostCandidates;
+    mapping(bytes32 modelId => mapping(address provider => bool)) internal _ghostIsCandidate;
+    uint256 public immutable minStake;
 
     constructor(
         DevUSD token_,
@@ -54,6 +59,7 @@ contract ProviderRegistryHandler is HandlerBase {
         auditCourt = registry_.auditCourt();
         slashRecipient = slashRecipient_;
         unbondingDelay = registry_.unbondingDelay();
+        minStake = registry_.minStake();
         _providers = providers_;
         _models = models_;
     }
@@ -128,7 +134,8 @@ contract ProviderRegistryHandler is HandlerBase {
         _warp(bound(warpSeconds, 0, 2 * unbondingDelay));
         address provider = _pickProvider(actorSeed, Need.Unbonding);
         GhostProvider storage ghost = _ghost[provider];
-        bool expected = ghost.registered && ghost.unbonding > 0 && block.timestamp >= ghost.readyAt;
+        // Never while an audit of the provider is open (issue 9, finding 5).
+        bool expected = ghost.registered && ghost.unbonding > 0 && block.timestamp >= ghost.readyAt && ghost.openAudits == 0;
         uint256 before = token.balanceOf(provider);
         vm.prank(provider);
         try registry.withdrawUnbonded() {
@@ -148,10 +155,15 @@ contract ProviderRegistryHandler is HandlerBase {
         // One time in three an id the ModelRegistry does not know, which must revert.
         bytes32 modelId = modelSeed % 3 == 2 ? UNKNOWN_MODEL : _models[modelSeed % _models.length];
         price = bound(price, 0, 1e9);
-        bool expected = _ghost[provider].registered && modelId != UNKNOWN_MODEL && price > 0;
+        // An offer needs the minimum stake (issue 9, finding 3).
+        bool expected = _ghost[provider].registered && modelId != UNKNOWN_MODEL && price > 0 && _ghost[provider].stake >= minStake;
         vm.prank(provider);
         try registry.setOffer(modelId, price, "call") {
             ghostOfferPrice[provider][modelId] = price;
+            if (!_ghostIsCandidate[modelId][provider]) {
+                _ghostIsCandidate[modelId][provider] = true;
+                _ghostCandidates[modelId].push(provider);
+            }
             _count(this.setOffer.selector);
             _check(expected, true, "setOffer");
         } catch {
@@ -174,6 +186,33 @@ contract ProviderRegistryHandler is HandlerBase {
     }
 
     // ---------------------------------------------------------------- audit court actions
+
+    /// @notice The court counts an audit of a provider as opened or closed; an impostor must fail,
+    /// and so must closing more than were opened.
+    function noteAudit(uint256 actorSeed, bool open, uint256 callerSeed) external {
+        address provider = _pickProvider(actorSeed, Need.Registered);
+        address caller = callerSeed % 5 == 0 ? _pick(_providers, callerSeed / 5) : auditCourt;
+        GhostProvider storage ghost = _ghost[provider];
+        bool expected = caller == auditCourt && ghost.registered && (open || ghost.openAudits > 0);
+        vm.prank(caller);
+        if (open) {
+            try registry.noteAuditOpened(provider) {
+                ghost.openAudits++;
+                _count(this.noteAudit.selector);
+                _check(expected, true, "noteAuditOpened");
+            } catch {
+                _check(expected, false, "noteAuditOpened");
+            }
+        } else {
+            try registry.noteAuditClosed(provider) {
+                ghost.openAudits--;
+                _count(this.noteAudit.selector);
+                _check(expected, true, "noteAuditClosed");
+            } catch {
+                _check(expected, false, "noteAuditClosed");
+            }
+        }
+    }
 
     function jail(uint256 actorSeed, uint256 duration, uint256 callerSeed) external {
         address provider = _pick(_providers, actorSeed);
@@ -229,6 +268,11 @@ contract ProviderRegistryHandler is HandlerBase {
         for (uint256 i; i < _providers.length; i++) {
             address provider = _providers[i];
             GhostProvider storage ghost = _ghost[provider];
+            // Every audit ends first.
+            for (; ghost.openAudits > 0; ghost.openAudits--) {
+                vm.prank(auditCourt);
+                registry.noteAuditClosed(provider);
+            }
             if (ghost.stake == 0) continue;
             vm.prank(provider);
             registry.requestUnbond(ghost.stake);
@@ -267,5 +311,9 @@ contract ProviderRegistryHandler is HandlerBase {
 
     function ghostProvider(address provider) external view returns (GhostProvider memory) {
         return _ghost[provider];
+    }
+
+    function ghostCandidates(bytes32 modelId) external view returns (address[] memory) {
+        return _ghostCandidates[modelId];
     }
 }

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { createWalletClient, http, isAddress, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getChainId } from 'viem/actions';
-import { AgoraError, chainFor, deployAgora, serializeDeployment } from '@agora/sdk';
+import { AgoraError, chainFor, deployAgora, serializeDeployment, type AuditCourtParameters } from '@agora/sdk';
 import { reportAndExit } from '../program.ts';
 import { addKeyOptions, loadPrivateKey, type KeySourceOptions } from '../keys.ts';
 
@@ -19,7 +19,29 @@ type DeployOptions = KeySourceOptions & {
   challengeWindow?: string;
   challengePeriod?: string;
   unbondingDelay?: string;
+  auditBond?: string;
+  escalationBond?: string;
+  slashAmount?: string;
+  verifierPenalty?: string;
+  jailDuration?: string;
+  drawTimeout?: string;
+  commitWindow?: string;
+  revealWindow?: string;
+  escalationWindow?: string;
 };
+
+/** AuditCourt parameters settable by flag: flag name → `AuditCourtParameters` field. */
+const AUDIT_FLAGS = [
+  ['auditBond', '--audit-bond <units>', 'AuditCourt: what opening an audit (one batch) costs, token base units'],
+  ['escalationBond', '--escalation-bond <units>', 'AuditCourt: what escalating to a panel costs, token base units'],
+  ['slashAmount', '--slash-amount <units>', 'AuditCourt: stake taken from a provider found failing (above 0)'],
+  ['verifierPenalty', '--verifier-penalty <units>', 'AuditCourt: stake taken from a silent or outvoted verifier (at most the minimum stake)'],
+  ['jailDuration', '--jail-duration <seconds>', 'AuditCourt: seconds a failing provider or penalised verifier is jailed (above 0)'],
+  ['drawTimeout', '--draw-timeout <seconds>', 'AuditCourt: seconds to find a first verifier before an audit is cancelled and its bond returned'],
+  ['commitWindow', '--commit-window <seconds>', 'AuditCourt: seconds drawn verifiers have to commit'],
+  ['revealWindow', '--reveal-window <seconds>', 'AuditCourt: seconds after the commit window to reveal'],
+  ['escalationWindow', '--escalation-window <seconds>', 'AuditCourt: seconds after a first verdict in which it may be escalated'],
+] as const;
 
 /** The chain id anvil and hardhat use for local devnets. */
 
@@ -45,9 +67,19 @@ function integer(value: string | undefined, flag: string): bigint | undefined {
   return BigInt(value);
 }
 
+/** The AuditCourt parameters given by flag (the rest keep the sdk's defaults). */
+function auditOverrides(options: DeployOptions): Partial<AuditCourtParameters> {
+  const overrides: Partial<AuditCourtParameters> = {};
+  for (const [field, flag] of AUDIT_FLAGS) {
+    const value = integer(options[field], flag.split(' ')[0]!);
+    if (value !== undefined) overrides[field] = value;
+  }
+  return overrides;
+}
+
 /** `agora deploy`: deploy every contract to any EVM chain by RPC URL and write the deployment file. */
 export function deployCommand(): Command {
-  return addKeyOptions(new Command('deploy'), 'deployer')
+  const command = addKeyOptions(new Command('deploy'), 'deployer')
     .description('deploy every Agora contract to the chain at --rpc-url and write the deployment file')
     .requiredOption('--rpc-url <url>', 'JSON-RPC URL of the EVM node')
     .option('--out <file>', 'deployment file to write (default: deployments/<chainId>.json)')
@@ -58,8 +90,9 @@ export function deployCommand(): Command {
     .option('--fee-bps <bps>', 'protocol fee in basis points (max 1000)')
     .option('--challenge-window <seconds>', 'JobMarket: seconds between delivery and payout')
     .option('--challenge-period <seconds>', 'PaymentChannels: seconds a provider has to redeem after a unilateral close')
-    .option('--unbonding-delay <seconds>', 'ProviderRegistry: seconds between unbond request and withdrawal')
-    .action(async (options: DeployOptions) => {
+    .option('--unbonding-delay <seconds>', 'ProviderRegistry: seconds between unbond request and withdrawal (at least drawTimeout + 2 × (commit + reveal window) + escalation window)');
+  for (const [, flag, description] of AUDIT_FLAGS) command.option(flag, description);
+  return command.action(async (options: DeployOptions) => {
       try {
         const account = privateKeyToAccount(await loadPrivateKey(options, 'deployer'));
         const probe = createWalletClient({ account, transport: http(options.rpcUrl) });
@@ -79,6 +112,7 @@ export function deployCommand(): Command {
           challengeWindow: integer(options.challengeWindow, '--challenge-window'),
           challengePeriod: integer(options.challengePeriod, '--challenge-period'),
           unbondingDelay: integer(options.unbondingDelay, '--unbonding-delay'),
+          audit: auditOverrides(options),
           onProgress: ({ contract, address: at }) => process.stdout.write(`  ${contract.padEnd(17)}${at}\n`),
         });
         const out = options.out ?? `deployments/${chainId}.json`;

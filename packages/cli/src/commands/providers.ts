@@ -10,7 +10,7 @@ import { resolveModel } from '../resolveModel.ts';
 /** Latency the score assumes for every provider: nothing on-chain measures latency (the gateway does). */
 const ASSUMED_LATENCY_MS = 1_000;
 
-/** Every resolved audit of a provider for a model, from AuditCourt's events since the deployment. */
+/** Every audit of a provider for a model resolved Pass or Fail, from AuditCourt's events since the deployment. */
 async function getAuditRecord(client: AgoraClient, modelId: `0x${string}`): Promise<Map<string, { passed: number; failed: number }>> {
   const court = client.deployment.contracts.auditCourt;
   const record = new Map<string, { passed: number; failed: number }>();
@@ -31,9 +31,11 @@ async function getAuditRecord(client: AgoraClient, modelId: `0x${string}`): Prom
   );
   for (const log of resolved) {
     const provider = providerOf.get(log.args.auditId!);
-    if (!provider) continue;
+    const outcome = auditVerdicts[Number(log.args.outcome)];
+    // An Unverifiable audit (the opener's evidence missing or wrong) says nothing about the provider.
+    if (!provider || (outcome !== 'Pass' && outcome !== 'Fail')) continue;
     const entry = record.get(provider) ?? { passed: 0, failed: 0 };
-    if (auditVerdicts[Number(log.args.outcome)] === 'Fail') entry.failed++;
+    if (outcome === 'Fail') entry.failed++;
     else entry.passed++;
     record.set(provider, entry);
   }

@@ -14,12 +14,20 @@ import {
   requireAuditCourt,
   withdrawAuditCredit,
   type AgoraWalletClient,
+  type AuditVerdict,
   type GetAuditReturnType,
 } from '@agora/sdk';
 import { errorCode, errorMessage } from '../errorText.ts';
 
-/** How an audit of ours ended: the court's outcome, or `cancelled` when no verifier could be drawn. */
-export type AuditOutcome = { auditId: bigint; provider: Address; modelId: Hex; opener: Address; outcome: 'pass' | 'fail' | 'cancelled' };
+/**
+ * How an audit of ours ended: the court's outcome (`unverifiable`: the batch's evidence was missing
+ * or did not match, so nothing is known about the provider), or `cancelled` when no verifier could
+ * be drawn by the draw deadline.
+ */
+export type AuditOutcome = { auditId: bigint; provider: Address; modelId: Hex; opener: Address; outcome: 'pass' | 'fail' | 'unverifiable' | 'cancelled' };
+
+/** The keeper's name for a court outcome. */
+const outcomeOf = (verdict: AuditVerdict): AuditOutcome['outcome'] => (verdict === 'Fail' ? 'fail' : verdict === 'Unverifiable' ? 'unverifiable' : 'pass');
 
 /** The newest block when a pass began: what the chain's next steps are judged against. */
 export type AuditChainHead = { blockNumber: bigint; timestamp: bigint };
@@ -93,7 +101,8 @@ type Tracked = {
 
 /**
  * Drives the audits that concern this wallet to their end, so that no bond, bounty or refund
- * waits on someone else: draws verifiers once the draw block is mined, replaces verifiers that
+ * waits on someone else: draws verifiers once the draw block is mined (again after each
+ * reschedule, until a verifier is found or the draw deadline cancels the audit), replaces verifiers that
  * did not reveal, finalizes a decided audit once it may be, escalates when `shouldEscalate` says
  * so, and withdraws the court's credit after each audit of ours ends.
  *
@@ -150,7 +159,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
       for (const { args } of drawn) track(args.auditId);
       for (const { args } of resolved) {
         const entry = tracked.get(args.auditId);
-        if (entry) entry.ended = auditVerdicts[args.outcome] === 'Fail' ? 'fail' : 'pass';
+        if (entry) entry.ended = outcomeOf(auditVerdicts[args.outcome] ?? 'None');
       }
       for (const { args } of cancelled) {
         const entry = tracked.get(args.auditId);
@@ -186,6 +195,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
     const { auditId } = audit;
     switch (audit.status) {
       case 'Drawing': {
+        // Nobody found yet is rescheduled to a later draw block, until the draw deadline cancels it.
         if (head.blockNumber <= audit.drawBlock) return undefined;
         const drawn = await attempt('verifiers drawn', auditId, () => assignVerifiers(client, { auditId }));
         return drawn?.cancelled ? 'cancelled' : undefined;
@@ -195,8 +205,9 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
         return undefined;
       case 'Decided': {
         if (audit.stage === 0 && head.timestamp < audit.escalationDeadline) {
-          const loser = audit.verdict === 'Fail' ? audit.provider : audit.opener;
-          if (!entry.escalationAsked && isAddressEqual(loser, me) && init.shouldEscalate) {
+          // The provider may escalate a Fail; the channel's payer a Pass or an Unverifiable.
+          const mayEscalate = audit.verdict === 'Fail' ? isAddressEqual(audit.provider, me) : [audit.opener, audit.buyer, audit.signer].some((payer) => isAddressEqual(payer, me));
+          if (!entry.escalationAsked && mayEscalate && init.shouldEscalate) {
             const escalate = await Promise.resolve(init.shouldEscalate(audit)).catch((err: unknown) => {
               log('warn', 'shouldEscalate threw; not escalating', { auditId: auditId.toString(), error: errorMessage(err) });
               return false;
@@ -208,10 +219,10 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
           return undefined;
         }
         const resolved = await attempt('finalized', auditId, () => finalizeAudit(client, { auditId }));
-        return resolved ? (resolved.outcome === 'Fail' ? 'fail' : 'pass') : undefined;
+        return resolved ? outcomeOf(resolved.outcome) : undefined;
       }
       case 'Resolved':
-        return audit.verdict === 'Fail' ? 'fail' : 'pass';
+        return outcomeOf(audit.verdict);
       case 'Cancelled':
         return 'cancelled';
       default:
@@ -250,7 +261,7 @@ export function createAuditKeeper(init: AuditKeeperInit): AuditKeeper {
         let outcome = entry.parties ? entry.ended : undefined;
         if (!outcome) {
           const audit = await getAudit(client, { auditId: entry.auditId });
-          entry.parties ??= audit.status === 'None' ? undefined : { opener: audit.opener, provider: audit.provider, modelId: audit.receipt.modelId };
+          entry.parties ??= audit.status === 'None' ? undefined : { opener: audit.opener, provider: audit.provider, modelId: audit.modelId };
           if (audit.status !== 'Resolved' && audit.status !== 'Cancelled' && init.onAudit) {
             await Promise.resolve(init.onAudit(audit, head)).catch((err: unknown) => log('warn', 'audit handler failed, will retry', { auditId: id, error: errorMessage(err) }));
           }

@@ -2,7 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgoraError } from '@agora/sdk';
-import { fetchEvidence } from './fetchEvidence.ts';
+import { fetchEvidence, parseEvidenceBody, toEvidenceBody, type AuditEvidenceLeaf } from './fetchEvidence.ts';
+
+const word = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as const;
+const leaf: AuditEvidenceLeaf = {
+  receipt: { modelId: word(1), inputHash: word(2), paramsHash: word(3), outputHash: word(4), channelId: word(5), cumulativeAmount: 12_345_678_901_234_567_890n },
+  signature: `0x${'ab'.repeat(65)}`,
+  input: { pixels: [0, 1] },
+  params: {},
+  output: { digit: 7 },
+};
 
 let server: Server;
 let base: string;
@@ -14,11 +23,11 @@ beforeAll(async () => {
     const json = (status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     switch (request.url) {
       case '/ok':
-        return json(200, { input: { pixels: [0, 1] }, params: {}, output: { digit: 7 } });
+        return json(200, toEvidenceBody([leaf]));
       case '/gone':
         return json(410, { error: { message: 'The audit ended; its evidence was deleted.', code: 'EvidenceGone' } });
       case '/big':
-        return json(200, { input: 'x'.repeat(2_000), params: {}, output: null });
+        return json(200, toEvidenceBody([{ ...leaf, input: 'x'.repeat(2_000) }]));
       case '/chunked':
         // No content-length: the limit must hold while streaming.
         response.writeHead(200, { 'content-type': 'application/json' });
@@ -42,9 +51,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('fetchEvidence', () => {
-  it('fetches { input, params, output } with the signed Authorization header', async () => {
+  it('fetches every leaf { receipt, signature, input, params, output } with the signed Authorization header', async () => {
     const evidence = await fetchEvidence({ url: `${base}/ok`, authorization: 'AgoraAudit 1.2.0xsig' });
-    expect(evidence).toEqual({ input: { pixels: [0, 1] }, params: {}, output: { digit: 7 } });
+    expect(evidence).toEqual({ leaves: [leaf] }); // the amount comes back a bigint, exactly
     expect(seen.at(-1)).toBe('AgoraAudit 1.2.0xsig');
   });
 
@@ -64,5 +73,18 @@ describe('fetchEvidence', () => {
     expect(await codeOf(fetchEvidence({ url: `${base}/chunked`, authorization: 'a' }))).toBe('EvidenceMalformed');
     expect(await codeOf(fetchEvidence({ url: 'ipfs://bafy', authorization: 'a' }))).toBe('EvidenceUnavailable');
     expect(await codeOf(fetchEvidence({ url: 'http://127.0.0.1:1/evidence', authorization: 'a' }))).toBe('EvidenceUnavailable');
+  });
+
+  it('reads only well-formed batches of 1 to 64 leaves', () => {
+    const body = JSON.parse(JSON.stringify(toEvidenceBody([leaf]))) as { leaves: Record<string, unknown>[] };
+    expect(parseEvidenceBody(body)).toEqual({ leaves: [leaf] });
+    expect(parseEvidenceBody({ leaves: [] })).toBeUndefined();
+    expect(parseEvidenceBody({ leaves: Array.from({ length: 65 }, () => body.leaves[0]) })).toBeUndefined();
+    expect(parseEvidenceBody({ input: 1, params: {}, output: 2 })).toBeUndefined(); // the single-call shape of the old court
+    const broken = (change: Record<string, unknown>) => parseEvidenceBody({ leaves: [{ ...body.leaves[0], ...change }] });
+    expect(broken({ signature: '0x12' })).toBeUndefined();
+    expect(broken({ params: [] })).toBeUndefined();
+    expect(broken({ receipt: { ...(body.leaves[0]!.receipt as object), cumulativeAmount: 5 } })).toBeUndefined();
+    expect(broken({ receipt: { ...(body.leaves[0]!.receipt as object), channelId: '0x05' } })).toBeUndefined();
   });
 });

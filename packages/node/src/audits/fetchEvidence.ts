@@ -1,4 +1,5 @@
-import { AgoraError } from '@agora/sdk';
+import { AgoraError, MAX_AUDIT_BATCH, type InferenceReceipt } from '@agora/sdk';
+import type { Hex } from 'viem';
 import { readLimitedBody } from '../readLimitedBody.ts';
 
 /** Largest evidence body read by default, bytes. */
@@ -14,21 +15,100 @@ export type FetchEvidenceParameters = {
   signal?: AbortSignal;
 };
 
-/** The audited call as the opener offers it: what the receipt's hashes commit to. */
-export type FetchEvidenceReturnType = { input: unknown; params: Record<string, unknown>; output: unknown };
+/**
+ * One receipt of an audited batch as the opener offers it: the receipt exactly as the provider
+ * signed it, its signature, and the call its hashes commit to.
+ */
+export type AuditEvidenceLeaf = {
+  receipt: InferenceReceipt;
+  signature: Hex;
+  input: unknown;
+  params: Record<string, unknown>;
+  output: unknown;
+  /** The receipt's merkle proof in the audit's root (lets a leaf count even when others are missing). */
+  proof?: Hex[];
+};
+
+/** An audit's evidence: every receipt of its batch, with its call. */
+export type FetchEvidenceReturnType = { leaves: AuditEvidenceLeaf[] };
 
 /**
- * Fetches an audit's evidence from its opener (`GET <evidenceURI>` with the drawn verifier's
+ * The JSON body an opener serves for an audit (`cumulativeAmount` as a decimal string).
+ *
+ * @example
+ * reply.send(toEvidenceBody(leaves))
+ */
+export function toEvidenceBody(leaves: readonly AuditEvidenceLeaf[]): unknown {
+  return {
+    leaves: leaves.map(({ receipt, signature, input, params, output, proof }) => ({
+      receipt: {
+        modelId: receipt.modelId,
+        inputHash: receipt.inputHash,
+        paramsHash: receipt.paramsHash,
+        outputHash: receipt.outputHash,
+        channelId: receipt.channelId,
+        cumulativeAmount: receipt.cumulativeAmount.toString(),
+      },
+      signature,
+      input,
+      params,
+      output,
+      ...(proof ? { proof } : {}),
+    })),
+  };
+}
+
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Reads an evidence body (see {@link toEvidenceBody}); undefined when it is not one. Whether each
+ * leaf is in the audit's root, signed by its provider and hashes to its call is the verifier's
+ * check, not this one's.
+ */
+export function parseEvidenceBody(json: unknown): FetchEvidenceReturnType | undefined {
+  if (!isRecord(json) || !Array.isArray(json.leaves) || json.leaves.length === 0 || json.leaves.length > MAX_AUDIT_BATCH) return undefined;
+  const leaves: AuditEvidenceLeaf[] = [];
+  for (const leaf of json.leaves as unknown[]) {
+    if (!isRecord(leaf) || !isRecord(leaf.receipt) || !isRecord(leaf.params) || !('input' in leaf) || !('output' in leaf)) return undefined;
+    const r = leaf.receipt;
+    const words = [r.modelId, r.inputHash, r.paramsHash, r.outputHash, r.channelId];
+    if (!words.every((w) => typeof w === 'string' && BYTES32.test(w))) return undefined;
+    if (typeof r.cumulativeAmount !== 'string' || !/^\d{1,78}$/.test(r.cumulativeAmount)) return undefined;
+    if (typeof leaf.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(leaf.signature)) return undefined;
+    const proof = leaf.proof;
+    if (proof !== undefined && (!Array.isArray(proof) || proof.length > 8 || !proof.every((p) => typeof p === 'string' && BYTES32.test(p)))) return undefined;
+    leaves.push({
+      receipt: {
+        modelId: r.modelId as Hex,
+        inputHash: r.inputHash as Hex,
+        paramsHash: r.paramsHash as Hex,
+        outputHash: r.outputHash as Hex,
+        channelId: r.channelId as Hex,
+        cumulativeAmount: BigInt(r.cumulativeAmount),
+      },
+      signature: leaf.signature as Hex,
+      input: leaf.input,
+      params: leaf.params,
+      output: leaf.output,
+      ...(proof ? { proof: proof as Hex[] } : {}),
+    });
+  }
+  return { leaves };
+}
+
+/**
+ * Fetches an audit's evidence (every receipt of its batch with its call) from its opener (`GET <evidenceURI>` with the drawn verifier's
  * signed `Authorization`). The body is streamed and the download stopped past `maxBytes`, so a
  * hostile opener cannot fill memory. Whether the evidence hashes to the receipt is checked by
- * `verifyReceipt`, not here.
+ * the verifier (`judgeAuditBatch`), not here.
  *
  * @throws {AgoraError} `EvidenceUnavailable` (bad URL, network error, non-2xx answer; the opener's
  *   own error code is in the details), `EvidenceTooLarge`, `EvidenceMalformed` (not JSON
- *   `{ input, params, output }`). An abort through `signal` rethrows the abort reason.
+ *   `{ leaves: [{ receipt, signature, input, params, output }] }`). An abort through `signal` rethrows the abort reason.
  * @example
  * const authorization = await signEvidenceRequest({ account, court, auditId })
- * const { input, params, output } = await fetchEvidence({ url: evidenceURI, authorization })
+ * const { leaves } = await fetchEvidence({ url: evidenceURI, authorization })
  */
 export async function fetchEvidence({ url, authorization, maxBytes = DEFAULT_MAX_EVIDENCE_BYTES, signal }: FetchEvidenceParameters): Promise<FetchEvidenceReturnType> {
   let parsed: URL;
@@ -70,19 +150,11 @@ export async function fetchEvidence({ url, authorization, maxBytes = DEFAULT_MAX
       fix: 'the opener refused or lost the evidence; the verifier retries until close to the commit deadline.',
     });
   }
-  const evidence = json as Partial<FetchEvidenceReturnType> | undefined;
-  if (
-    typeof evidence !== 'object' ||
-    evidence === null ||
-    !('input' in evidence) ||
-    !('output' in evidence) ||
-    typeof evidence.params !== 'object' ||
-    evidence.params === null ||
-    Array.isArray(evidence.params)
-  ) {
-    throw new AgoraError('EvidenceMalformed', `The evidence at ${url} is not JSON { input, params, output }.`, {
-      fix: 'the opener must serve the audited call exactly as the receipt hashes it.',
+  const evidence = parseEvidenceBody(json);
+  if (!evidence) {
+    throw new AgoraError('EvidenceMalformed', `The evidence at ${url} is not JSON { leaves: [{ receipt, signature, input, params, output }] } with 1 to ${MAX_AUDIT_BATCH} leaves.`, {
+      fix: 'the opener must serve every receipt of the audited batch with its call, exactly as the receipts hash them.',
     });
   }
-  return { input: evidence.input, params: evidence.params as Record<string, unknown>, output: evidence.output };
+  return evidence;
 }

@@ -1,11 +1,12 @@
 import type { Address, Hex } from 'viem';
+import type { CommittableVerdict } from '@agora/sdk';
 import { openDurableDatabase } from '../store/openDurableDatabase.ts';
 
 /** A verdict this verifier reached on one stage of an audit, with the salt of its commitment. */
 export type StoredVerdict = {
   auditId: bigint;
   stage: number;
-  verdict: 'Pass' | 'Fail';
+  verdict: CommittableVerdict;
   /** The 32 random bytes the commitment hides the verdict with; the reveal needs them. */
   salt: Hex;
   /** Why the verdict is what it is (verification reasons, missing evidence, …). */
@@ -28,7 +29,7 @@ export type VerdictStoreInit = {
 type Row = {
   audit_id: string;
   stage: number;
-  verdict: 'Pass' | 'Fail';
+  verdict: CommittableVerdict;
   salt: string;
   reasons: string;
   committed: number;
@@ -52,12 +53,14 @@ type Row = {
  */
 export function openVerdictStore(init: VerdictStoreInit) {
   const db = openDurableDatabase(init.path);
+  // `audit_verdicts`, not the earlier court's `verdicts` table: its CHECK knew no Unverifiable, and
+  // its audits (single receipts) are not this court's.
   db.exec(`
-    CREATE TABLE IF NOT EXISTS verdicts (
+    CREATE TABLE IF NOT EXISTS audit_verdicts (
       court      TEXT NOT NULL,
       audit_id   TEXT NOT NULL,
       stage      INTEGER NOT NULL,
-      verdict    TEXT NOT NULL CHECK (verdict IN ('Pass', 'Fail')),
+      verdict    TEXT NOT NULL CHECK (verdict IN ('Pass', 'Fail', 'Unverifiable')),
       salt       TEXT NOT NULL,
       reasons    TEXT NOT NULL,
       committed  INTEGER NOT NULL DEFAULT 0,
@@ -70,14 +73,14 @@ export function openVerdictStore(init: VerdictStoreInit) {
   `);
   const court = `${init.court.chainId}:${init.court.auditCourt.toLowerCase()}`;
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO verdicts (court, audit_id, stage, verdict, salt, reasons, decided_at, updated_at)
+    `INSERT OR IGNORE INTO audit_verdicts (court, audit_id, stage, verdict, salt, reasons, decided_at, updated_at)
      VALUES (@court, @auditId, @stage, @verdict, @salt, @reasons, @now, @now)`,
   );
-  const select = db.prepare<[string, string, number], Row>('SELECT * FROM verdicts WHERE court = ? AND audit_id = ? AND stage = ?');
-  const selectUnfinished = db.prepare<[string], Row>('SELECT * FROM verdicts WHERE court = ? AND finished = 0');
-  const setCommitted = db.prepare<[number, string, string, number]>('UPDATE verdicts SET committed = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND stage = ?');
-  const setRevealed = db.prepare<[number, string, string, number]>('UPDATE verdicts SET revealed = 1, finished = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND stage = ?');
-  const setFinished = db.prepare<[number, string, string]>('UPDATE verdicts SET finished = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND finished = 0');
+  const select = db.prepare<[string, string, number], Row>('SELECT * FROM audit_verdicts WHERE court = ? AND audit_id = ? AND stage = ?');
+  const selectUnfinished = db.prepare<[string], Row>('SELECT * FROM audit_verdicts WHERE court = ? AND finished = 0');
+  const setCommitted = db.prepare<[number, string, string, number]>('UPDATE audit_verdicts SET committed = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND stage = ?');
+  const setRevealed = db.prepare<[number, string, string, number]>('UPDATE audit_verdicts SET revealed = 1, finished = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND stage = ?');
+  const setFinished = db.prepare<[number, string, string]>('UPDATE audit_verdicts SET finished = 1, updated_at = ? WHERE court = ? AND audit_id = ? AND finished = 0');
 
   const toVerdict = (row: Row): StoredVerdict => ({
     auditId: BigInt(row.audit_id),
@@ -102,7 +105,7 @@ export function openVerdictStore(init: VerdictStoreInit) {
      * Saves a decided verdict and its salt (on disk when this returns). If the stage already has
      * one, that one is kept and returned: use what this returns for the commit.
      */
-    save(verdict: { auditId: bigint; stage: number; verdict: 'Pass' | 'Fail'; salt: Hex; reasons: string[] }): StoredVerdict {
+    save(verdict: { auditId: bigint; stage: number; verdict: CommittableVerdict; salt: Hex; reasons: string[] }): StoredVerdict {
       insert.run({ court, auditId: verdict.auditId.toString(), stage: verdict.stage, verdict: verdict.verdict, salt: verdict.salt, reasons: JSON.stringify(verdict.reasons), now: Date.now() });
       return get(verdict.auditId, verdict.stage)!;
     },

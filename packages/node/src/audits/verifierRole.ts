@@ -12,10 +12,11 @@ import {
   type GetAuditReturnType,
 } from '@agora/sdk';
 import type { ServedModel } from '../provider/servedModel.ts';
-import { verifyReceipt, type VerifierModel } from '../verifier/verifyReceipt.ts';
+import type { VerifierModel } from '../verifier/verifyReceipt.ts';
 import { createAuditKeeper, type AuditChainHead } from './auditKeeper.ts';
 import { signEvidenceRequest } from './evidenceAuth.ts';
 import { DEFAULT_MAX_EVIDENCE_BYTES, fetchEvidence } from './fetchEvidence.ts';
+import { judgeAuditBatch } from './judgeAuditBatch.ts';
 import { openVerdictStore, type StoredVerdict, type VerdictStore } from './verdictStore.ts';
 import { errorCode, errorMessage } from '../errorText.ts';
 
@@ -36,13 +37,13 @@ export type VerifierRoleInit = {
   /** Give up one evidence download after this long, ms (default 30 s); it is tried again later. */
   evidenceTimeoutMs?: number;
   /**
-   * Stop waiting for evidence this many seconds before the commit deadline and commit Pass
+   * Stop waiting for evidence this many seconds before the commit deadline and commit Unverifiable
    * (default: a quarter of the court's commit window, at most 120 s), leaving time to commit and reveal.
    */
   commitMarginSeconds?: number;
   /**
-   * Escalate a Fail verdict on one of this provider's own receipts when its own re-check passes
-   * (default true). Costs the escalation bond, returned if the panel agrees.
+   * Escalate a Fail verdict on a batch of this provider's own receipts when its own re-check of
+   * every receipt passes (default true). Costs the escalation bond, returned if the panel agrees.
    */
   defendOwnReceipts?: boolean;
   log?: (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
@@ -65,16 +66,18 @@ const MAX_EVIDENCE_BACKOFF_MS = 60_000;
 
 /**
  * The verifier role of a provider: judges the audits the court draws it into. For each seat of
- * ours it fetches the call's evidence from the opener (signed request), re-executes it with
- * `verifyReceipt` on our copy of the model, saves verdict and salt (before anything is sent),
- * commits, and reveals as soon as reveals open. An {@link createAuditKeeper} with `watch.drawn`
- * finds the seats (from the court's events, so a restart finds them again) and drives the audit
- * on (draws, replacements, finalization) and withdraws what the court pays us.
+ * ours it fetches the audited batch's evidence from the opener (signed request: every receipt with
+ * its signature and call), judges it with `judgeAuditBatch` on our copy of the model (root, count,
+ * channel and signatures checked, every receipt re-executed), saves verdict and salt (before
+ * anything is sent), commits once, and reveals as soon as reveals open. An
+ * {@link createAuditKeeper} with `watch.drawn` finds the seats (from the court's events, so a
+ * restart finds them again) and drives the audit on (draws, replacements, finalization) and
+ * withdraws what the court pays us.
  *
  * Decisions where no re-execution is possible:
  * - Evidence that cannot be fetched until `commitMarginSeconds` before the commit deadline, or
- *   that does not hash to the receipt (`AuditEvidenceMismatch`): **Pass**. The accusation is
- *   unsupported; the opener, who had to offer the evidence, loses its bond.
+ *   that does not match the audit's root: **Unverifiable**. Nothing is shown against the provider,
+ *   but nothing clears it either; the opener's bond pays the verifiers for the work.
  * - A model we do not serve (our offer outlived the model), or our own re-execution failing: **no
  *   commitment**, logged at error. A guessed verdict would be a false vote; the court fines and
  *   replaces a silent verifier, which is the honest cost of being unable to judge.
@@ -87,6 +90,7 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
   const { client } = init;
   const me = client.account.address;
   const court = { chainId: client.deployment.chainId, auditCourt: requireAuditCourt(client.deployment) };
+  const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
   const log = init.log ?? (() => {});
   const store = 'path' in init.store ? openVerdictStore({ path: init.store.path, court }) : init.store;
   const ownsStore = 'path' in init.store;
@@ -144,13 +148,19 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     const seat = ourSeat(audit)!;
     let stored = store.get(auditId, seat.stage);
     const now = nextBlockTime(head);
-    if (seat.status === 'Drawn' || (seat.status === 'Committed' && !stored)) {
+    if (seat.status === 'Committed' && !stored) {
+      // Committed on-chain, but the salt is gone (the store was lost): a commitment cannot be
+      // replaced, so this seat cannot reveal; the court will fine and replace it.
+      if (!unjudgeable.has(auditId)) log('error', 'committed on this audit but its verdict and salt are not in the store: cannot reveal', { auditId: auditId.toString() });
+      unjudgeable.add(auditId);
+      return;
+    }
+    if (seat.status === 'Drawn') {
       if (now >= audit.commitDeadline) {
         if (!unjudgeable.has(auditId)) log('error', 'commit window closed before this verifier committed', { auditId: auditId.toString(), commitDeadline: audit.commitDeadline.toString() });
         unjudgeable.add(auditId);
         return;
       }
-      // Committed on-chain but no salt here (the store was lost): commit afresh while the window is open.
       stored ??= await decide(audit, now, signal);
       if (!stored || signal.aborted) return;
       if (!(await send('committed', stored, () => commitVerdict(client, { auditId, verdict: stored!.verdict, salt: stored!.salt })))) return;
@@ -186,7 +196,8 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     } catch (err) {
       const code = errorCode(err);
       // Too late, or a commitment that is not ours to open: retrying cannot help.
-      const fatal = code === 'AuditCourtCommitClosed' || code === 'AuditCourtRevealClosed' || code === 'AuditCourtCommitmentMismatch' || code === 'AuditCourtNotVerifier';
+      const fatal =
+        code === 'AuditCourtCommitClosed' || code === 'AuditCourtRevealClosed' || code === 'AuditCourtCommitmentMismatch' || code === 'AuditCourtNotVerifier' || code === 'AuditCourtAlreadyCommitted';
       // Reveals not open yet, or the audit moved on: read again next pass.
       const expected = code === 'AuditCourtRevealNotOpen' || code === 'AuditCourtInvalidStatus' || code === 'TransactionReverted';
       log(fatal ? 'error' : expected ? 'info' : 'warn', `verdict not ${step}${fatal ? '' : ', will retry'}`, { ...fields, code, error: errorMessage(err) });
@@ -194,87 +205,86 @@ export function createVerifierRole(init: VerifierRoleInit): VerifierRole {
     }
   }
 
+  /** Fetches an audit's batch evidence as `me` (a drawn verifier, or the audited provider). */
+  async function fetchBatch(auditId: bigint, signal: AbortSignal) {
+    let url = evidenceURIs.get(auditId);
+    if (!url) evidenceURIs.set(auditId, (url = await getAuditEvidenceURI(client, { auditId })));
+    const authorization = await signEvidenceRequest({ account: client.account, court, auditId });
+    return fetchEvidence({ url, authorization, maxBytes: maxEvidenceBytes, signal: AbortSignal.any([signal, AbortSignal.timeout(evidenceTimeoutMs)]) });
+  }
+
   /**
    * Reaches a verdict and saves it with a fresh salt; undefined while it cannot be reached yet
-   * (evidence not fetched, our own run failed) or never (a model we do not serve).
+   * (evidence not fetched and time left, our own run failed) or never (a model we do not serve).
    */
   async function decide(audit: GetAuditReturnType, now: bigint, signal: AbortSignal): Promise<StoredVerdict | undefined> {
-    const { auditId, receipt } = audit;
+    const { auditId } = audit;
     const id = auditId.toString();
-    const model = models.get(receipt.modelId.toLowerCase());
+    const model = models.get(audit.modelId.toLowerCase());
     if (!model) {
       if (!unjudgeable.has(auditId)) {
-        log('error', 'drawn into an audit of a model this node does not serve; not committing (the court will fine and replace this seat): withdraw the offer of models you no longer load', { auditId: id, modelId: receipt.modelId });
+        log('error', 'drawn into an audit of a model this node does not serve; not committing (the court will fine and replace this seat): withdraw the offer of models you no longer load', { auditId: id, modelId: audit.modelId });
       }
       unjudgeable.add(auditId);
       return undefined;
     }
     const giveUpAt = audit.commitDeadline - commitMargin;
-    const save = (verdict: 'Pass' | 'Fail', reasons: string[]) =>
+    const save = (verdict: StoredVerdict['verdict'], reasons: string[]) =>
       store.save({ auditId, stage: audit.stage, verdict, salt: toHex(crypto.getRandomValues(new Uint8Array(32))), reasons });
 
     const tries = evidenceTries.get(auditId);
     if (tries && Date.now() < tries.nextAt && now < giveUpAt) return undefined;
-    let evidence;
+    let leaves;
     try {
-      let url = evidenceURIs.get(auditId);
-      if (!url) evidenceURIs.set(auditId, (url = await getAuditEvidenceURI(client, { auditId })));
-      const authorization = await signEvidenceRequest({ account: client.account, court, auditId });
-      evidence = await fetchEvidence({ url, authorization, maxBytes: maxEvidenceBytes, signal: AbortSignal.any([signal, AbortSignal.timeout(evidenceTimeoutMs)]) });
+      leaves = (await fetchBatch(auditId, signal)).leaves;
     } catch (err) {
       if (signal.aborted) return undefined;
       const failures = (tries?.failures ?? 0) + 1;
       const error = errorMessage(err);
-      if (now >= giveUpAt) {
-        log('info', 'evidence unavailable until the commit deadline drew near: the accusation is unsupported, voting Pass', { auditId: id, failures, error });
-        return save('Pass', [`The opener's evidence could not be fetched (${failures} tries; last: ${error}); an accusation without evidence does not stand.`]);
+      if (now < giveUpAt) {
+        const backoff = Math.min(MAX_EVIDENCE_BACKOFF_MS, 1_000 * 2 ** failures);
+        evidenceTries.set(auditId, { failures, nextAt: Date.now() + backoff, lastError: error });
+        log('info', 'evidence not available yet, will retry', { auditId: id, failures, retryInMs: backoff, giveUpAt: giveUpAt.toString(), error });
+        return undefined;
       }
-      const backoff = Math.min(MAX_EVIDENCE_BACKOFF_MS, 1_000 * 2 ** failures);
-      evidenceTries.set(auditId, { failures, nextAt: Date.now() + backoff, lastError: error });
-      log('info', 'evidence not available yet, will retry', { auditId: id, failures, retryInMs: backoff, giveUpAt: giveUpAt.toString(), error });
-      return undefined;
+      log('info', 'evidence unavailable until the commit deadline drew near: voting Unverifiable', { auditId: id, failures, error });
+      return save('Unverifiable', [`The opener's evidence could not be fetched (${failures} tries; last: ${error}); without it nothing can be checked, and nothing is cleared.`]);
     }
     evidenceTries.delete(auditId);
 
     try {
-      const result = await verifyReceipt({ model, ...evidence, receipt, signal });
-      const verdict = result.verdict === 'pass' ? 'Pass' : 'Fail';
-      log('info', 'audit judged', { auditId: id, verdict, mode: result.mode, reasons: result.reasons });
-      return save(verdict, result.reasons);
+      const { verdict, reasons } = await judgeAuditBatch({ audit, domain, leaves, model, signal });
+      log('info', 'audit judged', { auditId: id, verdict, receipts: leaves.length, reasons });
+      return save(verdict, reasons);
     } catch (err) {
       if (signal.aborted) return undefined;
-      if (errorCode(err) === 'AuditEvidenceMismatch') {
-        log('info', 'the evidence does not hash to the receipt: the accusation is unsupported, voting Pass', { auditId: id, error: errorMessage(err) });
-        return save('Pass', [`The opener's evidence does not hash to the receipt (${errorMessage(err)}); the provider signed something else, so nothing was shown against it.`]);
-      }
       // Our own machine could not judge (model file, memory): no verdict rather than a guess.
-      log(now >= giveUpAt ? 'error' : 'warn', 'cannot re-execute the audited call; no verdict yet', { auditId: id, code: errorCode(err), error: errorMessage(err) });
+      log(now >= giveUpAt ? 'error' : 'warn', 'cannot re-execute the audited calls; no verdict yet', { auditId: id, code: errorCode(err), error: errorMessage(err) });
       return undefined;
     }
   }
 
   /**
-   * A provider's defence: when the first verdict on one of its own receipts is Fail, it fetches the
-   * call (the opener hands the audited provider its evidence too), re-checks it with its own copy
-   * of the model, and takes the audit to a panel of three only if its own check passes. A false
-   * Fail (a careless or colluding verifier, a tolerance check at its edge) is then overturned and
-   * the first verifier fined; a provider that really answered wrongly does not escalate, since it
-   * would lose the escalation bond too.
+   * A provider's defence: when the first verdict on a batch of its own receipts is Fail, it fetches
+   * the batch (the opener hands the audited provider its evidence too), re-checks every receipt
+   * with its own copy of the model, and takes the audit to a panel of three only if its own check
+   * passes. A false Fail (a careless or colluding verifier, a tolerance check at its edge) is then
+   * overturned and the verifier fined; a provider that really answered wrongly does not escalate,
+   * since it would lose the escalation bond too.
    */
   async function shouldDefend(audit: GetAuditReturnType): Promise<boolean> {
     if (!isAddressEqual(audit.provider, me) || audit.verdict !== 'Fail') return false;
     const id = audit.auditId.toString();
-    const model = models.get(audit.receipt.modelId.toLowerCase());
+    const model = models.get(audit.modelId.toLowerCase());
     if (!model) return false;
     try {
-      const url = await getAuditEvidenceURI(client, { auditId: audit.auditId });
-      const authorization = await signEvidenceRequest({ account: client.account, court, auditId: audit.auditId });
-      const evidence = await fetchEvidence({ url, authorization, maxBytes: maxEvidenceBytes, signal: AbortSignal.any([controller.signal, AbortSignal.timeout(evidenceTimeoutMs)]) });
-      const result = await verifyReceipt({ model, ...evidence, receipt: audit.receipt, signal: controller.signal });
-      log(result.verdict === 'pass' ? 'warn' : 'info', result.verdict === 'pass' ? 'our receipt was judged Fail but our own check passes: escalating to a panel' : 'our receipt was judged Fail and our own check agrees: not escalating', { auditId: id, reasons: result.reasons });
-      return result.verdict === 'pass';
+      const { leaves } = await fetchBatch(audit.auditId, controller.signal);
+      const { verdict, reasons } = await judgeAuditBatch({ audit, domain, leaves, model, signal: controller.signal });
+      const defend = verdict === 'Pass';
+      log(defend ? 'warn' : 'info', defend ? 'our batch was judged Fail but our own check of every receipt passes: escalating to a panel' : `our batch was judged Fail and our own check says ${verdict}: not escalating`, { auditId: id, reasons });
+      return defend;
     } catch (err) {
-      log('warn', 'our receipt was judged Fail and we cannot re-check it; not escalating', { auditId: id, code: errorCode(err), error: errorMessage(err) });
+      log('warn', 'our batch was judged Fail and we cannot re-check it; not escalating', { auditId: id, code: errorCode(err), error: errorMessage(err) });
       return false;
     }
   }

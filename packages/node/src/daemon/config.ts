@@ -63,6 +63,10 @@ export const gatewayConfigSchema = z.object({
       canaryMaxDelayMs: z.number().int().nonnegative().default(2_000),
       /** How often the gateway's audits are driven forward (draws, finalization, withdrawals), ms. */
       pollIntervalMs: z.number().int().positive().default(2_000),
+      /** Sampled receipts of one channel are audited together once this many are gathered (at most 64, the court's limit)… */
+      batchSize: z.number().int().min(1).max(64).default(32),
+      /** …or this long after the first of them, ms, whichever comes first. */
+      batchMaxWaitMs: z.number().int().nonnegative().default(30_000),
     })
     .prefault({}),
 });

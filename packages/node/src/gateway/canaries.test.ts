@@ -3,7 +3,6 @@ import type { Address, Hex } from 'viem';
 import { createAuditPolicy } from '../market/auditPolicy.ts';
 import { createProviderScore, recordObservation, type ScoreObservation } from '../market/providerScore.ts';
 import { falsifyOutput } from '../provider/wrongAnswers.ts';
-import { openEvidenceStore } from '../audits/evidenceStore.ts';
 import { createCanarySender, type Canary } from './canaries.ts';
 import type { ServedCall } from './gatewayAuditor.ts';
 import type { NetworkCallParameters } from './networkCaller.ts';
@@ -81,24 +80,5 @@ describe('falsifyOutput', () => {
     expect(falsifyOutput({ text: 'hello world', finishReason: 'stop' })).toMatchObject({ text: 'hello …', finishReason: 'stop' });
     expect(falsifyOutput([1, 2])).toEqual([2, 2]);
     expect(falsifyOutput(3)).toBe(4);
-  });
-});
-
-describe('evidence store', () => {
-  it('keeps evidence and the signed receipt until the audit ends', () => {
-    const store = openEvidenceStore({ path: ':memory:' });
-    const receiptDigest = `0x${'ab'.repeat(32)}` as Hex;
-    const signed = { modelId, inputHash: modelId, paramsHash: modelId, outputHash: modelId, channelId: modelId, cumulativeAmount: 2n ** 70n, provider, signature: '0x12' as Hex };
-    store.save({ receiptDigest, provider, modelId, reason: 'sampled', receipt: signed, evidence: { input: { a: 1 }, params: {}, output: [1] } });
-    expect(store.listUnopened()).toHaveLength(1);
-    store.setAuditId(receiptDigest, 7n);
-    expect(store.listUnopened()).toEqual([]);
-    const record = store.getByAudit(7n)!;
-    expect(record).toMatchObject({ receiptDigest, auditId: 7n, reason: 'sampled', evidence: { input: { a: 1 }, params: {}, output: [1] } });
-    // Amounts beyond 2^53 survive the round trip.
-    expect(record.receipt.cumulativeAmount).toBe(2n ** 70n);
-    store.delete(receiptDigest);
-    expect(store.get(receiptDigest)).toBeUndefined();
-    store.close();
   });
 });

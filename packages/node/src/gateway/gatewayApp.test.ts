@@ -44,7 +44,18 @@ describe('gateway app', () => {
     expect((await app.inject({ method: 'GET', url: '/added-later' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/added-later', headers: { authorization: `Bearer ${KEY}` } })).json()).toEqual({ served: true });
     expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
-    expect([...GATEWAY_PUBLIC_ROUTES].sort()).toEqual(['/audits/:receiptDigest/evidence', '/health', '/metrics', '/scores']);
+    expect([...GATEWAY_PUBLIC_ROUTES].sort()).toEqual(['/audits/:receiptsRoot/evidence', '/health', '/metrics', '/scores']);
+    await app.close();
+  });
+
+  it('lists as public only routes it really serves, so renaming a route cannot quietly make it private', async () => {
+    const app = await gatewayFailingWith(new Error('unused'));
+    app.get('/metrics', async () => 'metrics'); // registered by startGateway
+    await app.ready();
+    for (const route of GATEWAY_PUBLIC_ROUTES) expect(app.hasRoute({ method: 'GET', url: route }), route).toBe(true);
+    // The evidence route answers a verifier without an API key (its own signature check decides).
+    const evidence = await app.inject({ method: 'GET', url: `/audits/0x${'ab'.repeat(32)}/evidence` });
+    expect(evidence.statusCode).not.toBe(401);
     await app.close();
   });
 

@@ -13,8 +13,8 @@ export type GatewayAppInit = {
   catalog: ModelCatalog;
   caller: NetworkCaller;
   store: GatewayStore;
-  /** Hands audit evidence to drawn verifiers (`GET /audits/:receiptDigest/evidence`); absent: audits are off. */
-  getEvidence?: (receiptDigest: string, authorization: string | undefined) => Promise<unknown>;
+  /** Hands an audited batch's evidence to its drawn verifiers (`GET /audits/:receiptsRoot/evidence`); absent: audits are off. */
+  getEvidence?: (receiptsRoot: string, authorization: string | undefined) => Promise<unknown>;
   /** The last epoch of scores this gateway posted on-chain, served with proofs at `GET /scores`. */
   getPublishedScores?: () => PublishedEpoch | undefined;
   /** Largest request body accepted, bytes (default 4 MiB: an image for OCR fits). */
@@ -57,7 +57,7 @@ export const GATEWAY_PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   // The scores behind the root posted on-chain: public so that anyone can check them.
   '/scores',
   // Verifiers sign for evidence as the audit's drawn verifier (getEvidence checks the signature).
-  '/audits/:receiptDigest/evidence',
+  '/audits/:receiptsRoot/evidence',
   // Prometheus scraping, as before keys existed; it counts requests, it serves no calls.
   '/metrics',
 ]);
@@ -250,9 +250,9 @@ export async function buildGatewayApp(init: GatewayAppInit): Promise<FastifyInst
   });
 
   // Outside /v1: verifiers sign for it as the audit's drawn verifier instead of using an API key.
-  app.get<{ Params: { receiptDigest: string } }>('/audits/:receiptDigest/evidence', async (request) => {
+  app.get<{ Params: { receiptsRoot: string } }>('/audits/:receiptsRoot/evidence', async (request) => {
     if (!init.getEvidence) throw gatewayError('AuditsDisabled', 'This gateway does not open audits, so it holds no evidence.');
-    return init.getEvidence(request.params.receiptDigest, request.headers.authorization);
+    return init.getEvidence(request.params.receiptsRoot, request.headers.authorization);
   });
 
   async function resolveModel(ref: string, kind: 'language' | 'any'): Promise<CatalogModel> {

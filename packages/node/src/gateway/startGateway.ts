@@ -98,7 +98,18 @@ export async function startGateway(init: {
       const policy = createAuditPolicy(audits);
       const evidence = openEvidenceStore({ path: join(init.stateDir, 'evidence.db') });
       cleanup.push(() => evidence.close());
-      auditor = createGatewayAuditor({ client, evidence, policy, getPublicUrl: () => publicUrl!, getScore: caller.getScore, record: caller.record, pollIntervalMs: audits.pollIntervalMs, log: logAs('audits') });
+      auditor = createGatewayAuditor({
+        client,
+        evidence,
+        policy,
+        getPublicUrl: () => publicUrl!,
+        getScore: caller.getScore,
+        record: caller.record,
+        pollIntervalMs: audits.pollIntervalMs,
+        batchSize: audits.batchSize,
+        batchMaxWaitMs: audits.batchMaxWaitMs,
+        log: logAs('audits'),
+      });
       cleanup.push(() => auditor!.stop());
       if (audits.canaryFile) {
         const list = loadCanaries(audits.canaryFile);

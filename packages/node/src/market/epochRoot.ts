@@ -1,5 +1,5 @@
 import { encodeAbiParameters, keccak256, type Hex } from 'viem';
-import type { ScoreLeaf } from '@agora/sdk';
+import { createSortedMerkleTree, verifySortedMerkleProof, type ScoreLeaf, type SortedMerkleTree } from '@agora/sdk';
 import { defaultScorePrior, getScoreSummary, type ProviderScore, type ScorePrior } from './providerScore.ts';
 
 /** Parts per million, the fixed point the scores are posted in (uint32 on-chain). */
@@ -60,16 +60,8 @@ export function hashEpochScoreLeaf(leaf: EpochScoreLeaf): Hex {
   return keccak256(keccak256(encoded));
 }
 
-export type EpochTree = {
-  /** Root to post on-chain; the zero hash for an epoch without scores. */
-  root: Hex;
-  /** Leaf hashes, sorted. */
-  leaves: Hex[];
-  /** Sibling hashes from the leaf up, for OpenZeppelin's `MerkleProof.verify(proof, root, leaf)`. */
-  getProof(leaf: Hex): Hex[];
-};
-
-const ZERO_HASH = `0x${'0'.repeat(64)}` as Hex;
+/** The merkle tree of an epoch's scores (sorted leaves and pairs; see the sdk's `createSortedMerkleTree`). */
+export type EpochTree = SortedMerkleTree;
 
 /**
  * The merkle tree of an epoch's scores. Leaves are sorted and pairs are hashed in sorted order
@@ -81,31 +73,7 @@ const ZERO_HASH = `0x${'0'.repeat(64)}` as Hex;
  * const proof = getProof(hashEpochScoreLeaf(getEpochScoreLeaf(scores[0])))
  */
 export function createEpochTree(scores: Iterable<ProviderScore>, prior: ScorePrior = defaultScorePrior): EpochTree {
-  const leaves = [...scores].map((s) => hashEpochScoreLeaf(getEpochScoreLeaf(s, prior))).sort();
-  const layers: Hex[][] = [leaves];
-  while (layers[layers.length - 1]!.length > 1) {
-    const below = layers[layers.length - 1]!;
-    const above: Hex[] = [];
-    // An odd node at the end is carried up unchanged.
-    for (let i = 0; i < below.length; i += 2) above.push(i + 1 < below.length ? hashPair(below[i]!, below[i + 1]!) : below[i]!);
-    layers.push(above);
-  }
-  const root = leaves.length === 0 ? ZERO_HASH : layers[layers.length - 1]![0]!;
-  return {
-    root,
-    leaves,
-    getProof(leaf) {
-      let index = leaves.indexOf(leaf.toLowerCase() as Hex);
-      if (index < 0) throw new Error(`Leaf ${leaf} is not in this epoch's tree.`);
-      const proof: Hex[] = [];
-      for (const layer of layers.slice(0, -1)) {
-        const sibling = index ^ 1;
-        if (sibling < layer.length) proof.push(layer[sibling]!);
-        index >>= 1;
-      }
-      return proof;
-    },
-  };
+  return createSortedMerkleTree([...scores].map((s) => hashEpochScoreLeaf(getEpochScoreLeaf(s, prior))));
 }
 
 /**
@@ -119,13 +87,4 @@ export function getEpochRoot(scores: Iterable<ProviderScore>, prior: ScorePrior 
 }
 
 /** Checks a proof the way `MerkleProof.verify` does. */
-export function verifyEpochProof(parameters: { root: Hex; leaf: Hex; proof: readonly Hex[] }): boolean {
-  let node = parameters.leaf.toLowerCase() as Hex;
-  for (const sibling of parameters.proof) node = hashPair(node, sibling);
-  return node === parameters.root.toLowerCase();
-}
-
-function hashPair(a: Hex, b: Hex): Hex {
-  const [lo, hi] = a < b ? [a, b] : [b, a];
-  return keccak256(`0x${lo.slice(2)}${hi.slice(2)}`);
-}
+export const verifyEpochProof = verifySortedMerkleProof;

@@ -41,9 +41,13 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   }),
   ProviderRegistryEmptyEndpoint: () => ({ message: 'The provider endpoint URL is empty.', fix: 'pass the URL where your node answers calls.' }),
   ProviderRegistryZeroAmount: () => ({ message: 'The amount is zero.', fix: 'pass a positive amount.' }),
-  ProviderRegistryInsufficientStake: ([p, stake, requested]) => ({
-    message: `Provider ${short(p)} has ${amount(stake)} staked but asked to unbond ${amount(requested)}.`,
-    fix: 'unbond at most the staked amount.',
+  ProviderRegistryInsufficientStake: ([p, stake, needed]) => ({
+    message: `Provider ${short(p)} has ${amount(stake)} staked, less than the ${amount(needed)} this needs (an offer needs the minimum stake; an unbond at most what is staked).`,
+    fix: 'stake more before setting an offer, or unbond at most the staked amount.',
+  }),
+  ProviderRegistryAuditPending: ([p, open]) => ({
+    message: `Provider ${short(p)} has ${open} audit(s) still open; its unbonded stake stays until they are judged.`,
+    fix: 'wait until the audits end (they are finalized within the court windows), then withdraw.',
   }),
   ProviderRegistryUnbondingNotReady: ([p, readyAt, amt]) => ({
     message:
@@ -116,6 +120,36 @@ const EXPLAIN: Partial<Record<AgoraContractErrorName, Explain>> & Record<string,
   }),
   PaymentChannelsChallengeOver: ([id, closesAt]) => ({ message: `Channel ${short(id)}'s challenge period ended at ${when(closesAt)}; it can no longer be redeemed.` }),
   PaymentChannelsChallengeRunning: ([id, closesAt]) => ({ message: `Channel ${short(id)} is closing; the buyer can withdraw from ${when(closesAt)}.`, fix: 'wait until the challenge period is over.' }),
+  // AuditCourt
+  AuditCourtNotPayer: ([channelId, caller]) => ({
+    message: `${short(caller)} is not the payer of channel ${short(channelId)}: only its buyer, its voucher signer, or an auditor the buyer allowed may open or escalate audits of its receipts.`,
+    fix: 'open the audit from the channel buyer\'s account, or have the buyer call setAuditor for this account.',
+  }),
+  AuditCourtUnknownChannel: ([channelId]) => ({ message: `Channel ${short(channelId)} does not exist in this deployment's PaymentChannels.`, fix: 'audit the channel the receipts name, on the chain they were signed for.' }),
+  AuditCourtInvalidBatch: ([root, count]) => ({
+    message: `A batch of ${count} receipt(s) under root ${short(root)} cannot be audited: an audit covers 1 to 64 receipts under a non-zero root.`,
+    fix: 'build the batch with createReceiptBatchTree.',
+  }),
+  AuditCourtBatchAlreadyAudited: ([root, auditId]) => ({ message: `The batch with root ${short(root)} is already audited (audit ${auditId}).`, fix: 'follow that audit (getAudit); a root is freed again only if its audit is cancelled or ends Unverifiable.' }),
+  AuditCourtInvalidAuditor: ([auditor]) => ({ message: `${short(auditor)} cannot be an auditor.`, fix: 'name a non-zero address.' }),
+  AuditCourtUnknownAudit: ([auditId]) => ({ message: `Audit ${auditId} does not exist.` }),
+  AuditCourtInvalidStatus: ([auditId, status]) => ({
+    message: `Audit ${auditId} is ${['None', 'Drawing', 'Voting', 'Decided', 'Resolved', 'Cancelled'][Number(status)] ?? status}, which does not allow this.`,
+  }),
+  AuditCourtDrawTooEarly: ([auditId, drawBlock]) => ({ message: `Audit ${auditId}'s verifiers are drawn with the hash of block ${drawBlock}, which is not mined yet.`, fix: 'call again after that block.' }),
+  AuditCourtNotVerifier: ([auditId, caller]) => ({ message: `${short(caller)} holds no open seat in audit ${auditId}'s current stage.` }),
+  AuditCourtAlreadyCommitted: ([auditId, verifier]) => ({ message: `${short(verifier)} already committed a verdict on audit ${auditId}; a commitment cannot be changed.`, fix: 'reveal the verdict you committed.' }),
+  AuditCourtCommitClosed: ([auditId, deadline]) => ({ message: `Audit ${auditId}'s commit window closed at ${when(deadline)}.` }),
+  AuditCourtRevealNotOpen: ([auditId, deadline]) => ({ message: `Reveals of audit ${auditId} open when every verifier has committed, or at ${when(deadline)}.`, fix: 'wait, then reveal.' }),
+  AuditCourtRevealClosed: ([auditId, deadline]) => ({ message: `Audit ${auditId}'s reveal window closed at ${when(deadline)}.` }),
+  AuditCourtCommitmentMismatch: ([auditId, verifier]) => ({ message: `The verdict and salt ${short(verifier)} revealed on audit ${auditId} are not what it committed.`, fix: 'reveal exactly the verdict and salt of the commitment.' }),
+  AuditCourtRevealRunning: ([auditId, deadline]) => ({ message: `Audit ${auditId}'s reveal window runs until ${when(deadline)}.`, fix: 'replace silent verifiers after it.' }),
+  AuditCourtCannotEscalate: ([auditId, caller]) => ({
+    message: `${short(caller)} cannot escalate audit ${auditId}: only the provider against a Fail, or the channel's payer against a Pass or Unverifiable, once, within the escalation window.`,
+  }),
+  AuditCourtEscalationRunning: ([auditId, deadline]) => ({ message: `Audit ${auditId} may still be escalated until ${when(deadline)}.`, fix: 'finalize it after that.' }),
+  AuditCourtNothingToWithdraw: ([account]) => ({ message: `${short(account)} has no AuditCourt credit to withdraw.` }),
+  AuditCourtInvalidConfig: ([parameter]) => ({ message: `The AuditCourt refuses its deploy parameters: ${parameter}.`, fix: 'change that parameter and deploy again.' }),
   // ScoreRoots
   ScoreRootsEpochNotAfterLatest: ([publisher, epoch, latest]) => ({
     message: `Epoch ${epoch} is not after epoch ${latest}, the last one ${short(publisher)} posted: a posted epoch is never rewritten or filled in behind.`,

@@ -1547,6 +1547,22 @@ export const providerRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "openAudits",
+        "type": "uint32"
+      }
+    ],
+    "name": "ProviderRegistryAuditPending",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ProviderRegistryEmptyEndpoint",
     "type": "error"
@@ -1586,6 +1602,17 @@ export const providerRegistryAbi = [
       }
     ],
     "name": "ProviderRegistryNoOffer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "ProviderRegistryNoOpenAudit",
     "type": "error"
   },
   {
@@ -1667,6 +1694,31 @@ export const providerRegistryAbi = [
     ],
     "name": "SafeERC20FailedOperation",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "CandidateAdded",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -1897,6 +1949,49 @@ export const providerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "getCandidate",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "getCandidateCount",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "provider",
         "type": "address"
@@ -1925,6 +2020,11 @@ export const providerRegistryAbi = [
             "internalType": "bool",
             "name": "active",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "since",
+            "type": "uint64"
           }
         ],
         "internalType": "struct ProviderRegistry.Offer",
@@ -1959,6 +2059,25 @@ export const providerRegistryAbi = [
         "internalType": "bool",
         "name": "active",
         "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "getOpenAudits",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",
@@ -2010,6 +2129,16 @@ export const providerRegistryAbi = [
             "internalType": "uint64",
             "name": "jailedUntil",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "stakedSince",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "openAudits",
+            "type": "uint32"
           }
         ],
         "internalType": "struct ProviderRegistry.Provider",
@@ -2087,6 +2216,45 @@ export const providerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint64",
+        "name": "snapshotBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "snapshotTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "isEligibleVerifier",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "candidate",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "eligible",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "provider",
         "type": "address"
@@ -2126,6 +2294,32 @@ export const providerRegistryAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "noteAuditClosed",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "noteAuditOpened",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -4499,6 +4693,11 @@ export const auditCourtAbi = [
             "internalType": "uint64",
             "name": "jailDuration",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "drawTimeout",
+            "type": "uint64"
           }
         ],
         "internalType": "struct AuditCourt.Config",
@@ -4508,6 +4707,38 @@ export const auditCourtAbi = [
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "auditId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "AuditCourtAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "receiptsRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "auditId",
+        "type": "uint256"
+      }
+    ],
+    "name": "AuditCourtBatchAlreadyAudited",
+    "type": "error"
   },
   {
     "inputs": [
@@ -4592,28 +4823,39 @@ export const auditCourtAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "auditor",
+        "type": "address"
+      }
+    ],
+    "name": "AuditCourtInvalidAuditor",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "receiptsRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "receiptCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "AuditCourtInvalidBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "parameter",
         "type": "string"
       }
     ],
     "name": "AuditCourtInvalidConfig",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "recovered",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
-      }
-    ],
-    "name": "AuditCourtInvalidReceiptSignature",
     "type": "error"
   },
   {
@@ -4646,6 +4888,22 @@ export const auditCourtAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "AuditCourtNotPayer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "auditId",
         "type": "uint256"
@@ -4668,38 +4926,6 @@ export const auditCourtAbi = [
       }
     ],
     "name": "AuditCourtNothingToWithdraw",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "receiptDigest",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint256",
-        "name": "auditId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AuditCourtReceiptAlreadyAudited",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "channelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      }
-    ],
-    "name": "AuditCourtReceiptChannelMismatch",
     "type": "error"
   },
   {
@@ -4759,6 +4985,17 @@ export const auditCourtAbi = [
       }
     ],
     "name": "AuditCourtUnknownAudit",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "AuditCourtUnknownChannel",
     "type": "error"
   },
   {
@@ -4845,7 +5082,7 @@ export const auditCourtAbi = [
       {
         "indexed": false,
         "internalType": "bytes32",
-        "name": "receiptDigest",
+        "name": "channelId",
         "type": "bytes32"
       },
       {
@@ -4857,8 +5094,14 @@ export const auditCourtAbi = [
       {
         "indexed": false,
         "internalType": "bytes32",
-        "name": "channelId",
+        "name": "receiptsRoot",
         "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "receiptCount",
+        "type": "uint32"
       },
       {
         "indexed": false,
@@ -4911,6 +5154,31 @@ export const auditCourtAbi = [
       }
     ],
     "name": "AuditResolved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "buyer",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "auditor",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "allowed",
+        "type": "bool"
+      }
+    ],
+    "name": "AuditorSet",
     "type": "event"
   },
   {
@@ -5110,6 +5378,37 @@ export const auditCourtAbi = [
         "type": "uint64"
       }
     ],
+    "name": "VerifierPenalised",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "auditId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "penalty",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "jailedUntil",
+        "type": "uint64"
+      }
+    ],
     "name": "VerifierReplaced",
     "type": "event"
   },
@@ -5147,6 +5446,32 @@ export const auditCourtAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_BATCH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_DRAW_ATTEMPTS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "PANEL_SIZE",
     "outputs": [
       {
@@ -5169,6 +5494,30 @@ export const auditCourtAbi = [
     "name": "assignVerifiers",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "canOpenAudit",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -5248,9 +5597,14 @@ export const auditCourtAbi = [
             "type": "uint8"
           },
           {
-            "internalType": "uint64",
-            "name": "openedBlock",
-            "type": "uint64"
+            "internalType": "uint32",
+            "name": "receiptCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "candidateCount",
+            "type": "uint32"
           },
           {
             "internalType": "address",
@@ -5259,8 +5613,13 @@ export const auditCourtAbi = [
           },
           {
             "internalType": "uint64",
-            "name": "drawBlock",
+            "name": "openedBlock",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "seatCount",
+            "type": "uint32"
           },
           {
             "internalType": "address",
@@ -5269,13 +5628,43 @@ export const auditCourtAbi = [
           },
           {
             "internalType": "uint64",
-            "name": "commitDeadline",
+            "name": "openedAt",
             "type": "uint64"
           },
           {
             "internalType": "address",
-            "name": "escalator",
+            "name": "signer",
             "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "drawBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "channelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "receiptsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "drawDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "commitDeadline",
+            "type": "uint64"
           },
           {
             "internalType": "uint64",
@@ -5288,56 +5677,19 @@ export const auditCourtAbi = [
             "type": "uint64"
           },
           {
-            "internalType": "uint256",
-            "name": "bond",
-            "type": "uint256"
+            "internalType": "address",
+            "name": "escalator",
+            "type": "address"
           },
           {
-            "internalType": "uint256",
-            "name": "escalationBond",
-            "type": "uint256"
+            "internalType": "uint64",
+            "name": "escalatedBlock",
+            "type": "uint64"
           },
           {
-            "internalType": "bytes32",
-            "name": "receiptDigest",
-            "type": "bytes32"
-          },
-          {
-            "components": [
-              {
-                "internalType": "bytes32",
-                "name": "modelId",
-                "type": "bytes32"
-              },
-              {
-                "internalType": "bytes32",
-                "name": "inputHash",
-                "type": "bytes32"
-              },
-              {
-                "internalType": "bytes32",
-                "name": "paramsHash",
-                "type": "bytes32"
-              },
-              {
-                "internalType": "bytes32",
-                "name": "outputHash",
-                "type": "bytes32"
-              },
-              {
-                "internalType": "bytes32",
-                "name": "channelId",
-                "type": "bytes32"
-              },
-              {
-                "internalType": "uint256",
-                "name": "cumulativeAmount",
-                "type": "uint256"
-              }
-            ],
-            "internalType": "struct AuditCourt.InferenceReceipt",
-            "name": "receipt",
-            "type": "tuple"
+            "internalType": "uint64",
+            "name": "escalatedAt",
+            "type": "uint64"
           }
         ],
         "internalType": "struct AuditCourt.Audit",
@@ -5365,11 +5717,11 @@ export const auditCourtAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
-        "name": "receiptDigest",
+        "name": "receiptsRoot",
         "type": "bytes32"
       }
     ],
-    "name": "getAuditOfReceipt",
+    "name": "getAuditOfRoot",
     "outputs": [
       {
         "internalType": "uint256",
@@ -5440,6 +5792,11 @@ export const auditCourtAbi = [
             "internalType": "uint64",
             "name": "jailDuration",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "drawTimeout",
+            "type": "uint64"
           }
         ],
         "internalType": "struct AuditCourt.Config",
@@ -5489,7 +5846,7 @@ export const auditCourtAbi = [
           }
         ],
         "internalType": "struct AuditCourt.Seat[]",
-        "name": "",
+        "name": "seats",
         "type": "tuple[]"
       }
     ],
@@ -5610,46 +5967,43 @@ export const auditCourtAbi = [
   {
     "inputs": [
       {
-        "components": [
-          {
-            "internalType": "bytes32",
-            "name": "modelId",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "inputHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "paramsHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "outputHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "channelId",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint256",
-            "name": "cumulativeAmount",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct AuditCourt.InferenceReceipt",
-        "name": "receipt",
-        "type": "tuple"
+        "internalType": "address",
+        "name": "buyer",
+        "type": "address"
       },
       {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
+        "internalType": "address",
+        "name": "auditor",
+        "type": "address"
+      }
+    ],
+    "name": "isAuditor",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "receiptsRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "receiptCount",
+        "type": "uint32"
       },
       {
         "internalType": "string",
@@ -5697,6 +6051,25 @@ export const auditCourtAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "receiptDigest",
+        "type": "bytes32"
+      }
+    ],
+    "name": "receiptLeaf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "auditId",
         "type": "uint256"
@@ -5731,6 +6104,24 @@ export const auditCourtAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "auditor",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "allowed",
+        "type": "bool"
+      }
+    ],
+    "name": "setAuditor",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "token",
     "outputs": [
@@ -5751,6 +6142,72 @@ export const auditCourtAbi = [
         "internalType": "address",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "auditId",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "paramsHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "channelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "cumulativeAmount",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct AuditCourt.InferenceReceipt",
+        "name": "receipt",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "verifyReceiptInAudit",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
       }
     ],
     "stateMutability": "view",

@@ -6,8 +6,9 @@ import { requireAuditCourt } from './requireAuditCourt.ts';
 
 export type AssignVerifiersParameters = { auditId: bigint };
 /**
- * `verifiers`: drawn by this call. `cancelled`: nobody was eligible at stage 0 (the bond is
- * credited back). `rescheduledDrawBlock`: the draw block's hash had expired; call again after it.
+ * `verifiers`: drawn by this call. `cancelled`: nobody eligible was found at stage 0 by the draw
+ * deadline (the bond is credited back, the root freed). `rescheduledDrawBlock`: nobody was found
+ * yet, or the draw block's hash had expired; call again after that block.
  */
 export type AssignVerifiersReturnType = TransactionResult & {
   verifiers: Address[];

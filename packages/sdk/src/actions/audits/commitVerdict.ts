@@ -1,6 +1,6 @@
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import type { AgoraWalletClient } from '../../client.ts';
-import { auditCourtAbi, auditVerdicts } from '../../contracts.ts';
+import { auditCourtAbi, auditVerdicts, type CommittableVerdict } from '../../contracts.ts';
 import { sendContractTransaction, type TransactionResult } from '../../internal/sendTransaction.ts';
 import { requireAuditCourt } from './requireAuditCourt.ts';
 
@@ -9,7 +9,7 @@ export type HashAuditVerdictParameters = {
   auditCourt: Address;
   auditId: bigint;
   verifier: Address;
-  verdict: 'Pass' | 'Fail';
+  verdict: CommittableVerdict;
   /** 32 random bytes the verifier keeps until it reveals. */
   salt: Hex;
 };
@@ -30,12 +30,14 @@ export function hashAuditVerdict({ chainId, auditCourt, auditId, verifier, verdi
   );
 }
 
-export type CommitVerdictParameters = { auditId: bigint; verdict: 'Pass' | 'Fail'; /** Keep it: the reveal needs it. */ salt: Hex };
+export type CommitVerdictParameters = { auditId: bigint; verdict: CommittableVerdict; /** Keep it: the reveal needs it. */ salt: Hex };
 export type CommitVerdictReturnType = TransactionResult & { commitment: Hex };
 
 /**
- * Commits the client's verdict on an audit it was drawn into, within the commit window. Only the
- * hash goes on-chain; reveal it with `revealVerdict` and the same salt.
+ * Commits the client's verdict on an audit it was drawn into, within the commit window, once: a
+ * commitment cannot be changed. Only the hash goes on-chain; reveal it with `revealVerdict` and
+ * the same salt. `Unverifiable`: the batch's evidence was missing or did not match the audit.
+ * @throws {ContractRevertedError} `AuditCourtAlreadyCommitted` on a second commit.
  *
  * @example
  * const salt = toHex(crypto.getRandomValues(new Uint8Array(32)))

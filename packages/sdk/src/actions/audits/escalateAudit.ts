@@ -10,8 +10,9 @@ export type EscalateAuditReturnType = TransactionResult & { drawBlock: bigint };
 
 /**
  * Escalates a first verdict to a panel of three and pays the escalation bond (returned if the
- * panel agrees with the escalator): the provider against a Fail, the opener against a Pass,
- * within the escalation window.
+ * panel agrees with the escalator): the provider against a Fail; the channel's payer (the opener,
+ * the channel's buyer or signer, or an auditor the buyer allowed) against a Pass or an
+ * Unverifiable, within the escalation window.
  * @throws {ContractRevertedError} `AuditCourtCannotEscalate` for anyone else, or after the window.
  *
  * @example

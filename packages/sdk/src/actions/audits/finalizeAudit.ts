@@ -15,7 +15,9 @@ export type FinalizeAuditReturnType = TransactionResult & {
 
 /**
  * Settles a decided audit (a first verdict after its escalation window, a panel's at once):
- * slashes and jails a failing provider, credits refund, bounty, bonds and penalties. Anyone may
+ * slashes and jails a failing provider, credits refund, bounty, bonds and penalties. Outcome
+ * `Unverifiable` slashes nothing, pays the opener's bond to the verifiers who voted and frees the
+ * batch's root to be audited again. Anyone may
  * call it; the parties then take their credit with `withdrawAuditCredit`.
  * @throws {ContractRevertedError} `AuditCourtEscalationRunning` while the losing side may still escalate.
  *

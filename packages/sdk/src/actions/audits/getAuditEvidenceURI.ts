@@ -8,9 +8,9 @@ import { requireAuditCourt } from './requireAuditCourt.ts';
 export type GetAuditEvidenceURIParameters = { auditId: bigint };
 
 /**
- * Where the opener of an audit offers the call's evidence (`{ input, params, output }`): the court
- * keeps only the receipt's hashes and announces the URI in its `EvidenceOffered` event, read from
- * the one block the audit was opened in.
+ * Where the opener of an audit offers the batch's evidence (every receipt with its signature,
+ * input, params and output): the court keeps only the batch's root and announces the URI in its
+ * `EvidenceOffered` event, read from the one block the audit was opened in.
  *
  * @throws {AgoraError} `AuditCourtUnknownAudit` when no audit with that id was opened.
  * @example

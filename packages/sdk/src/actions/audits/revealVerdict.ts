@@ -1,10 +1,10 @@
 import type { Hex } from 'viem';
 import type { AgoraWalletClient } from '../../client.ts';
-import { auditCourtAbi, auditVerdicts } from '../../contracts.ts';
+import { auditCourtAbi, auditVerdicts, type CommittableVerdict } from '../../contracts.ts';
 import { getEventArgs, sendContractTransaction, type TransactionResult } from '../../internal/sendTransaction.ts';
 import { requireAuditCourt } from './requireAuditCourt.ts';
 
-export type RevealVerdictParameters = { auditId: bigint; verdict: 'Pass' | 'Fail'; salt: Hex };
+export type RevealVerdictParameters = { auditId: bigint; verdict: CommittableVerdict; salt: Hex };
 /** `decided`: this reveal was the stage's last, so the stage has its verdict. */
 export type RevealVerdictReturnType = TransactionResult & { decided: boolean };
 

@@ -29,8 +29,9 @@ import {
  * multiple of a call's price, so sampling a few % of calls stays cheap, and goes to the verifier
  * when the provider passes (paying for the re-execution); a confirmed failure takes half the
  * minimum stake (30 % back to the buyer, 40 % to the verifiers, 30 % to the treasury); a silent or
- * overturned verifier loses 10 tokens and a day of work; each answer window is an hour, well inside
- * the 7-day unbonding delay so a cheater cannot leave before the slash.
+ * overturned verifier loses 10 tokens and a day of work; each answer window is an hour, and a
+ * verifier must be found within a day, all well inside the 7-day unbonding delay so a cheater
+ * cannot leave before the slash.
  */
 export const defaultAuditCourtParameters = {
   auditBond: 10_000n,
@@ -44,6 +45,7 @@ export const defaultAuditCourtParameters = {
   revealWindow: 3600n,
   escalationWindow: 3600n,
   jailDuration: 24n * 3600n,
+  drawTimeout: 24n * 3600n,
 } as const satisfies AuditCourtParameters;
 
 /** The devnet's defaults: quick enough for demos, shaped like production. */
@@ -129,18 +131,15 @@ export function validateDeploymentParameters(parameters: Omit<DeploymentParamete
   for (const window of ['commitWindow', 'revealWindow', 'escalationWindow'] as const) {
     if (audit[window] <= 0n) refuse(`audit.${window}`, 'is 0: verifiers and parties would have no time to answer', 'give them time, e.g. 3600 s.');
   }
-  // drawTimeout exists once the court draws from a fixed candidate set (issue 9); older parameter
-  // objects have none, and their court needs no draw time.
-  const drawTimeout = (audit as { drawTimeout?: bigint }).drawTimeout;
-  if (drawTimeout !== undefined && drawTimeout <= 0n) {
-    refuse('audit.drawTimeout', 'is 0: an audit would be cancelled before its verifiers could be drawn', 'give the draw time, e.g. 3600 s.');
+  if (audit.drawTimeout <= 0n) {
+    refuse('audit.drawTimeout', 'is 0: an audit would be cancelled before its verifiers could be drawn', 'give the draw time, e.g. 86400 s.');
   }
   // An audit opened just before a provider unbonds must be judged before the stake can leave.
-  const auditSpan = (drawTimeout ?? 0n) + 2n * (audit.commitWindow + audit.revealWindow) + audit.escalationWindow;
+  const auditSpan = audit.drawTimeout + 2n * (audit.commitWindow + audit.revealWindow) + audit.escalationWindow;
   if (parameters.unbondingDelay < auditSpan) {
     refuse(
       'unbondingDelay',
-      `(${parameters.unbondingDelay} s) is shorter than an audit can take (${drawTimeout === undefined ? '' : 'drawTimeout + '}2 × (commitWindow + revealWindow) + escalationWindow = ${auditSpan} s): a cheater could unbond and withdraw before its audit ends`,
+      `(${parameters.unbondingDelay} s) is shorter than an audit can take (drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = ${auditSpan} s): a cheater could unbond and withdraw before its audit ends`,
       `use an unbonding delay of at least ${auditSpan} s, or shorter audit windows.`,
     );
   }

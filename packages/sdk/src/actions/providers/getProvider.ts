@@ -13,6 +13,10 @@ export type GetProviderReturnType = {
   unbondingAmount: bigint;
   unbondingReadyAt: bigint;
   jailedUntil: bigint;
+  /** Block since which the stake has stayed at or above the minimum (0: below it); a verifier must be staked since before an audit opened. */
+  stakedSince: bigint;
+  /** Audits of this provider still open: while any is, its unbonded stake cannot be withdrawn. */
+  openAudits: number;
   /** Registered, staked at least the minimum, not jailed. */
   active: boolean;
 };
@@ -29,6 +33,6 @@ export async function getProvider(client: AgoraClient, { provider }: GetProvider
     readContract(client, { address, abi: providerRegistryAbi, functionName: 'getProvider', args: [provider] }),
     readContract(client, { address, abi: providerRegistryAbi, functionName: 'isActive', args: [provider] }),
   ]);
-  return { address: provider, ...record, unbondingReadyAt: BigInt(record.unbondingReadyAt), jailedUntil: BigInt(record.jailedUntil), active };
+  return { address: provider, ...record, unbondingReadyAt: BigInt(record.unbondingReadyAt), jailedUntil: BigInt(record.jailedUntil), stakedSince: BigInt(record.stakedSince), openAudits: Number(record.openAudits), active };
 }
 
