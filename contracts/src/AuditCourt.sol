@@ -181,7 +181,13 @@ contract AuditCourt is ReentrancyGuard {
     uint256 private _auditCount;
     mapping(uint256 auditId => Audit) private _audits;
     mapping(uint256 auditId => mapping(uint256 index => Seat)) private _seats;
-    mapping(bytes32 receiptsRoot => uint256 auditId) private _auditOfRoot;
+    /// @dev Keyed by `_batchKey(channelId, receiptsRoot)`: a root is claimed per channel, so a payer
+    /// of another channel cannot take (squat) the root of a batch it never paid for.
+    mapping(bytes32 batchKey => uint256 auditId) private _auditOfBatch;
+    /// @dev Channels whose provider was already slashed for a failure found in them: a later Fail on
+    /// the same channel (the same bad receipt under another root, or more of the same cheating)
+    /// slashes nothing more, so one bad answer cannot be farmed into many refunds.
+    mapping(bytes32 channelId => bool) private _slashedOnChannel;
     mapping(address buyer => mapping(address auditor => bool)) private _auditors;
     mapping(address account => uint256 amount) private _withdrawable;
     uint256 private _totalWithdrawable;
@@ -366,11 +372,12 @@ contract AuditCourt is ReentrancyGuard {
         if (receiptsRoot == bytes32(0) || receiptCount == 0 || receiptCount > MAX_BATCH) {
             revert AuditCourtInvalidBatch(receiptsRoot, receiptCount);
         }
-        uint256 existing = _auditOfRoot[receiptsRoot];
+        bytes32 batchKey = _batchKey(channelId, receiptsRoot);
+        uint256 existing = _auditOfBatch[batchKey];
         if (existing != 0) revert AuditCourtBatchAlreadyAudited(receiptsRoot, existing);
 
         auditId = ++_auditCount;
-        _auditOfRoot[receiptsRoot] = auditId;
+        _auditOfBatch[batchKey] = auditId;
         Audit storage audit = _audits[auditId];
         audit.opener = msg.sender;
         audit.status = AuditStatus.Drawing;
@@ -597,10 +604,11 @@ contract AuditCourt is ReentrancyGuard {
 
     /// @notice Settles a decided audit: after the escalation window for a first verdict, at once
     /// for a panel's. Fail: the provider is slashed and jailed, the buyer refunded, the finding
-    /// verifiers paid a bounty and the opener's bond returned. Pass: the opener's bond goes to the
-    /// verifiers who voted Pass. Unverifiable: nothing is slashed and no pass recorded; the bond
-    /// goes to the verifiers who voted Unverifiable and the root may be audited again. A lost
-    /// escalation forfeits its bond to the winning verifiers. When a panel reaches a Pass or Fail
+    /// verifiers paid a bounty and the opener's bond returned; a second Fail on a channel whose
+    /// provider was already slashed for it slashes nothing and pays the verifiers the opener's bond.
+    /// Pass: the opener's bond goes to the verifiers who voted Pass. Unverifiable: nothing is
+    /// slashed, no pass recorded, nobody paid: the bonds at stake go to the treasury and the root may
+    /// be audited again. A lost escalation forfeits its bond to the winning verifiers. When a panel reaches a Pass or Fail
     /// majority, every verifier (either stage) who revealed the other of the two is fined and
     /// jailed. Everything is credited, taken with `withdraw()`. Anyone may call it.
     function finalizeAudit(uint256 auditId) external nonReentrant {
@@ -617,11 +625,15 @@ contract AuditCourt is ReentrancyGuard {
         uint256 escalationBond = audit.escalator == address(0) ? 0 : _escalationBond;
         _totalBonded -= _auditBond + escalationBond;
         // An unverifiable batch was never judged: its payer may serve the evidence and try again.
-        if (outcome == Verdict.Unverifiable) delete _auditOfRoot[audit.receiptsRoot];
+        if (outcome == Verdict.Unverifiable) delete _auditOfBatch[_batchKey(audit.channelId, audit.receiptsRoot)];
+        // A channel already paid for its provider's failure: another Fail on it slashes nothing, and
+        // the opener's bond pays the verifiers' work (as a Pass does), so repeating a bad receipt
+        // under fresh roots costs a bond each time instead of earning a refund.
+        bool repeatFail = outcome == Verdict.Fail && _slashedOnChannel[audit.channelId];
 
         // The pool is split evenly among the verifiers whose verdict is the outcome.
         uint256 pool;
-        if (outcome == Verdict.Fail) {
+        if (outcome == Verdict.Fail && !repeatFail) {
             _credit(audit.opener, _auditBond);
         } else {
             pool += _auditBond;
@@ -641,7 +653,8 @@ contract AuditCourt is ReentrancyGuard {
         uint256 bounty;
         uint256 toTreasury;
         address provider = audit.provider;
-        if (outcome == Verdict.Fail) {
+        if (outcome == Verdict.Fail && !repeatFail) {
+            _slashedOnChannel[audit.channelId] = true;
             slashed = _registry.slash(provider, _slashAmount, address(this));
             _registry.jail(provider, uint64(block.timestamp) + _jailDuration);
             refund = (slashed * _refundBps) / BPS;
@@ -651,7 +664,13 @@ contract AuditCourt is ReentrancyGuard {
             _credit(audit.buyer, refund);
             pool += bounty;
         }
-        toTreasury += _payWinners(auditId, audit, outcome, pool);
+        if (outcome == Verdict.Unverifiable) {
+            // Nobody is paid for not judging: a verifier that skips the evidence (lazy, or helping the
+            // provider) earns nothing, and a payer that served none loses its bond to the treasury.
+            toTreasury += pool;
+        } else {
+            toTreasury += _payWinners(auditId, audit, outcome, pool);
+        }
         _credit(_treasury, toTreasury);
         _registry.noteAuditClosed(provider);
         emit AuditResolved(auditId, outcome, slashed, refund, bounty, toTreasury);
@@ -685,9 +704,16 @@ contract AuditCourt is ReentrancyGuard {
         }
     }
 
-    /// @notice The audit of a receipts root (0 if none; cancelled and unverifiable audits free their root).
-    function getAuditOfRoot(bytes32 receiptsRoot) external view returns (uint256) {
-        return _auditOfRoot[receiptsRoot];
+    /// @notice The audit of a channel's receipts root (0 if none; cancelled and unverifiable audits
+    /// free their root).
+    function getAuditOfRoot(bytes32 channelId, bytes32 receiptsRoot) external view returns (uint256) {
+        return _auditOfBatch[_batchKey(channelId, receiptsRoot)];
+    }
+
+    /// @notice Whether a provider was already slashed for a failure on `channelId` (later Fails on
+    /// that channel slash nothing more).
+    function isSlashedOnChannel(bytes32 channelId) external view returns (bool) {
+        return _slashedOnChannel[channelId];
     }
 
     /// @notice How many audits were opened (the id of the newest).
@@ -824,6 +850,10 @@ contract AuditCourt is ReentrancyGuard {
         return account == buyer || account == signer || _auditors[buyer][account];
     }
 
+    function _batchKey(bytes32 channelId, bytes32 receiptsRoot) private pure returns (bytes32) {
+        return keccak256(abi.encode(channelId, receiptsRoot));
+    }
+
     function _nextDrawBlock() private view returns (uint64) {
         return uint64(block.number) + _drawDelayBlocks;
     }
@@ -895,23 +925,22 @@ contract AuditCourt is ReentrancyGuard {
         emit StageDecided(auditId, audit.stage, audit.verdict, audit.escalationDeadline);
     }
 
-    /// @dev The audit's outcome: the first verdict, unless the panel's revealed votes have a strict
-    /// majority (Pass, Fail or Unverifiable). A panel that could not be filled or split leaves the
-    /// first verdict standing.
+    /// @dev The audit's outcome: the first verdict, unless a majority of the whole panel (2 of its 3
+    /// seats) revealed the same verdict (Pass, Fail or Unverifiable). A panel that could not be
+    /// filled, revealed too little, or split leaves the first verdict standing: one lone panellist
+    /// can neither overturn a verdict nor get the first verifier fined.
     function _outcome(uint256 auditId, Audit storage audit) private view returns (Verdict outcome, bool panelMajority) {
         outcome = audit.verdict;
         if (audit.stage == 0) return (outcome, false);
         uint256[4] memory votes;
-        uint256 revealed;
         uint256 count = audit.seatCount;
         for (uint256 i; i < count; ++i) {
             Seat storage seat = _seats[auditId][i];
             if (seat.stage != 1 || seat.verdict == Verdict.None) continue;
             votes[uint8(seat.verdict)]++;
-            revealed++;
         }
         for (uint8 v = uint8(Verdict.Pass); v <= uint8(Verdict.Unverifiable); ++v) {
-            if (2 * votes[v] > revealed) return (Verdict(v), true);
+            if (2 * votes[v] > PANEL_SIZE) return (Verdict(v), true);
         }
         return (outcome, false);
     }
@@ -962,7 +991,7 @@ contract AuditCourt is ReentrancyGuard {
         audit.status = AuditStatus.Cancelled;
         _totalBonded -= _auditBond;
         // The batch was never judged: it may be audited again later.
-        delete _auditOfRoot[audit.receiptsRoot];
+        delete _auditOfBatch[_batchKey(audit.channelId, audit.receiptsRoot)];
         _credit(audit.opener, _auditBond);
         _registry.noteAuditClosed(audit.provider);
         emit AuditCancelled(auditId);

@@ -178,7 +178,7 @@ contract AuditCourtTest is AuditCourtFixture {
         assertEq(audit.candidateCount, 6, "provider and five verifiers offer the model");
         assertEq(audit.drawDeadline, NOW + DRAW_TIMEOUT);
         assertEq(uint8(audit.status), uint8(AuditCourt.AuditStatus.Drawing));
-        assertEq(court.getAuditOfRoot(root), auditId);
+        assertEq(court.getAuditOfRoot(channelId, root), auditId);
         assertEq(registry.getOpenAudits(provider), 1);
         assertEq(token.balanceOf(gateway), 1_000e6 - AUDIT_BOND);
         assertEq(court.getTotalBonded(), AUDIT_BOND);
@@ -387,7 +387,7 @@ contract AuditCourtTest is AuditCourtFixture {
         assertEq(registry.getOpenAudits(provider), 0);
         assertBooksBalance();
         // The batch was never judged, so it can be audited again.
-        assertEq(court.getAuditOfRoot(root), 0);
+        assertEq(court.getAuditOfRoot(receipt.channelId, root), 0);
         vm.prank(gateway);
         assertEq(court.openAudit(receipt.channelId, root, 1, EVIDENCE_URI), auditId + 1);
     }

@@ -115,8 +115,9 @@ contract AuditCourtAttacksTest is AuditCourtFixture {
     }
 
     /// @notice Missing evidence never clears the provider: an Unverifiable verdict records no pass,
-    /// slashes nothing, pays the verifier from the opener's bond and frees the batch, which the
-    /// payer then audits again with its evidence and gets the cheater slashed.
+    /// slashes nothing, pays nobody (the opener's bond goes to the treasury: a verifier earns nothing
+    /// by skipping the evidence) and frees the batch, which the payer then audits again with its
+    /// evidence and gets the cheater slashed.
     function test_Attack1_MissingEvidenceCannotClearAndThePayerRetries() public {
         (uint256 auditId, bytes32 channelId, bytes32 root) = openByBuyer();
         address first = draw(auditId)[0];
@@ -125,8 +126,9 @@ contract AuditCourtAttacksTest is AuditCourtFixture {
         court.finalizeAudit(auditId);
         assertEq(uint8(court.getAudit(auditId).verdict), uint8(UNVERIFIABLE), "no pass recorded");
         assertEq(stakeOf(cheater), MIN_STAKE, "nothing slashed without evidence");
-        assertEq(court.withdrawableOf(first), AUDIT_BOND, "the verifier is paid for its work");
-        assertEq(court.getAuditOfRoot(root), 0, "the batch is free again");
+        assertEq(court.withdrawableOf(first), 0, "not judging earns nothing");
+        assertEq(court.withdrawableOf(treasury), AUDIT_BOND, "the unjudged bond goes to the treasury");
+        assertEq(court.getAuditOfRoot(channelId, root), 0, "the batch is free again");
         assertEq(registry.getOpenAudits(cheater), 0);
 
         vm.prank(buyer);
@@ -318,7 +320,7 @@ contract AuditCourtAttacksTest is AuditCourtFixture {
     /// @notice Every candidate walks away after the audit opened: the draw is rescheduled until
     /// the draw deadline, then the audit is cancelled and the bond is the opener's again.
     function test_Attack3_DrawThatCannotHappenCancelsAtTheDeadline() public {
-        (uint256 auditId,, bytes32 root) = openByBuyer();
+        (uint256 auditId, bytes32 channelId, bytes32 root) = openByBuyer();
         for (uint256 i; i < colluders.length; i++) {
             vm.prank(colluders[i]);
             registry.removeOffer(modelId);
@@ -338,7 +340,7 @@ contract AuditCourtAttacksTest is AuditCourtFixture {
         assertGe(block.timestamp, NOW + DRAW_TIMEOUT);
         assertLe(tries, DRAW_TIMEOUT / 10 minutes + 1);
         assertEq(court.withdrawableOf(buyer), AUDIT_BOND, "bond returned");
-        assertEq(court.getAuditOfRoot(root), 0, "batch free for a retry");
+        assertEq(court.getAuditOfRoot(channelId, root), 0, "batch free for a retry");
         assertEq(registry.getOpenAudits(cheater), 0);
         assertBooksBalance();
     }
@@ -451,6 +453,100 @@ contract AuditCourtAttacksTest is AuditCourtFixture {
         assertEq(stakeOf(panel[1]), MIN_STAKE);
         assertEq(court.withdrawableOf(panel[1]), 0);
         assertEq(uint8(court.getAudit(auditId).verdict), uint8(FAIL));
+    }
+
+    // ---------------------------------------------------------------- review of the redesign
+
+    /// @notice A payer re-audits one bad receipt under fresh roots (the same leaf beside a new
+    /// filler each time) to farm a refund from every slash: the provider is slashed once per
+    /// channel, and each repeat costs the payer its bond, paid to the verifiers for their work.
+    function test_Review_OneBadReceiptUnderManyRootsIsSlashedOnce() public {
+        vm.prank(cheater);
+        registry.stake(200e6);
+        bytes32 channelId = openChannelOf(buyer, cheater);
+        AuditCourt.InferenceReceipt memory bad = receiptOn(channelId, 1, BAD_OUTPUT);
+        uint256 stakeBefore = stakeOf(cheater);
+        uint256 buyerBefore = token.balanceOf(buyer);
+        for (uint256 i; i < 3; i++) {
+            bytes32[] memory leaves = new bytes32[](2);
+            leaves[0] = leafOf(bad);
+            leaves[1] = keccak256(abi.encode("filler", i));
+            vm.prank(buyer);
+            uint256 auditId = court.openAudit(channelId, merkleRoot(leaves), 2, EVIDENCE_URI);
+            assertTrue(court.verifyReceiptInAudit(auditId, bad, signInference(cheaterKey, bad), merkleProof(leaves, 0)));
+            address verifier = draw(auditId)[0];
+            vote(auditId, one(verifier), verdicts(FAIL));
+            vm.warp(block.timestamp + ESCALATION_WINDOW);
+            court.finalizeAudit(auditId);
+            assertEq(uint8(court.getAudit(auditId).verdict), uint8(FAIL));
+            if (i > 0) assertEq(court.withdrawableOf(verifier) >= AUDIT_BOND, true, "a repeat pays the verifier from the bond");
+        }
+        assertTrue(court.isSlashedOnChannel(channelId));
+        assertEq(stakeOf(cheater), stakeBefore - SLASH_AMOUNT, "slashed once for the channel");
+        vm.prank(buyer);
+        court.withdraw();
+        uint256 refund = (SLASH_AMOUNT * REFUND_BPS) / 10_000;
+        assertEq(token.balanceOf(buyer) + 2 * AUDIT_BOND, buyerBefore + refund, "one refund; each repeat cost a bond");
+        assertBooksBalance();
+    }
+
+    /// @notice A sybil with a channel of its own (its own throw-away model, anyone may register one)
+    /// opens an audit of the buyer's root first, hoping the buyer's open reverts and the cheater's
+    /// stake walks: roots are claimed per channel, so the buyer's audit opens and holds the stake.
+    function test_Review_AnotherChannelCannotSquatTheBuyersRoot() public {
+        bytes32 channelId = openChannelOf(buyer, cheater);
+        bytes32 root = batchRoot(channelId, 32, BAD_OUTPUT);
+        bytes32 deadModel = registerModel(keccak256("dead.onnx"), 0);
+        vm.startPrank(sybil);
+        registry.register("http://sybil", hex"02");
+        registry.stake(MIN_STAKE);
+        registry.setOffer(deadModel, PRICE, "call");
+        bytes32 sybilChannel = channels.openChannel(sybil, deadModel, DEPOSIT, address(0), 0);
+        uint256 squat = court.openAudit(sybilChannel, root, 32, "https://nothing.invalid/");
+        vm.stopPrank();
+
+        vm.prank(buyer);
+        uint256 real = court.openAudit(channelId, root, 32, EVIDENCE_URI);
+        assertTrue(real != squat);
+        assertEq(court.getAuditOfRoot(channelId, root), real);
+        assertEq(court.getAuditOfRoot(sybilChannel, root), squat);
+        assertEq(registry.getOpenAudits(cheater), 1, "the cheater's stake is held by the buyer's audit");
+        vote(real, one(draw(real)[0]), verdicts(FAIL));
+        vm.warp(block.timestamp + ESCALATION_WINDOW);
+        court.finalizeAudit(real);
+        assertEq(stakeOf(cheater), MIN_STAKE - SLASH_AMOUNT);
+        assertBooksBalance();
+    }
+
+    /// @notice When candidates are scarce a panel may be drawn with one seat: that lone panellist
+    /// is no majority, so it can neither overturn the first verdict nor get its verifier fined.
+    function test_Review_ALonePanellistCannotOverturn() public {
+        (uint256 auditId,,) = openByBuyer();
+        address first = draw(auditId)[0];
+        vote(auditId, one(first), verdicts(FAIL));
+        // Every candidate but one leaves before the escalation: one panel seat can be filled.
+        address lone;
+        for (uint256 i; i < honest.length + colluders.length; i++) {
+            address candidate = i < honest.length ? honest[i] : colluders[i - honest.length];
+            if (candidate == first) continue;
+            if (lone == address(0)) {
+                lone = candidate;
+                continue;
+            }
+            vm.prank(candidate);
+            registry.requestUnbond(MIN_STAKE);
+        }
+        vm.prank(cheater);
+        court.escalateAudit(auditId);
+        address[] memory panel = draw(auditId);
+        assertEq(panel.length, 1);
+        assertEq(panel[0], lone);
+        vote(auditId, panel, verdicts(PASS));
+        court.finalizeAudit(auditId);
+        assertEq(uint8(court.getAudit(auditId).verdict), uint8(FAIL), "the first verdict stands");
+        assertEq(stakeOf(first), MIN_STAKE, "the first verifier is not fined by one panellist");
+        assertEq(stakeOf(cheater), MIN_STAKE - SLASH_AMOUNT);
+        assertBooksBalance();
     }
 
     // ---------------------------------------------------------------- finding 10: deploy checks

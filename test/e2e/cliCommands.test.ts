@@ -67,7 +67,7 @@ describe('agora provider', { timeout: CLI_TEST_TIMEOUT }, () => {
     const staked = await agoraJson(['provider', 'stake', '--amount', '120.5']);
     expect(staked).toMatchObject({ staked: '120500000', stake: '120500000', active: true });
     await agoraJson(['provider', 'offer', '--model', 'digits', '--price', '0.0025']);
-    expect(await getOffer(client, { provider: provider.account.address, modelId: market.modelId })).toEqual({ pricePerUnit: 2_500n, unit: 'call', active: true });
+    expect(await getOffer(client, { provider: provider.account.address, modelId: market.modelId })).toMatchObject({ pricePerUnit: 2_500n, unit: 'call', active: true });
     expect(await getProvider(client, { provider: provider.account.address })).toMatchObject({ endpoint: 'http://127.0.0.1:9300', stake: 120_500_000n, active: true });
 
     const [status, human, models] = await Promise.all([

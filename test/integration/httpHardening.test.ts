@@ -171,15 +171,15 @@ describe('gateway authentication by matched route (finding 11)', () => {
       ...get('/metrics'),
       ...get('/v1/models'),
       ...get('/v1/usage'),
-      [`GET /audits/:receiptDigest/evidence`]: { path: `/audits/0x${'ab'.repeat(32)}/evidence` },
-      [`HEAD /audits/:receiptDigest/evidence`]: { path: `/audits/0x${'ab'.repeat(32)}/evidence` },
+      [`GET /audits/:receiptsRoot/evidence`]: { path: `/audits/0x${'ab'.repeat(32)}/evidence` },
+      [`HEAD /audits/:receiptsRoot/evidence`]: { path: `/audits/0x${'ab'.repeat(32)}/evidence` },
       'POST /v1/infer': { path: '/v1/infer', body: infer },
       'POST /v1/chat/completions': { path: '/v1/chat/completions', body: chat },
       'POST /v1/completions': { path: '/v1/completions', body: completion },
       'POST /v1/embeddings': { path: '/v1/embeddings', body: embedding },
     };
   };
-  const PUBLIC = new Set(['/health', '/scores', '/metrics', '/audits/:receiptDigest/evidence']);
+  const PUBLIC = new Set(['/health', '/scores', '/metrics', '/audits/:receiptsRoot/evidence']);
 
   it('covers every route the running gateway serves', () => {
     expect(gateway.routes.map(routeKey).sort()).toEqual(Object.keys(gatewayRoutes()).sort());

@@ -274,7 +274,7 @@ describe('verifier role', () => {
       Details: The contract function "openAudit" reverted."
     `);
     await expect(openAudit(devnet.as('buyer2'), parameters)).rejects.toMatchObject({ code: 'AuditCourtNotPayer' });
-    expect(await getAuditOfRoot(buyer(), { receiptsRoot: tree.root })).toBeUndefined(); // nothing was opened
+    expect(await getAuditOfRoot(buyer(), { channelId: call.receipt.channelId, receiptsRoot: tree.root })).toBeUndefined(); // nothing was opened
     // The buyer may name another account (its gateway's wallet, say) as its auditor.
     expect(await canOpenAudit(buyer(), { channelId: call.receipt.channelId, account: address('buyer1') })).toBe(true);
     await setAuditor(buyer(), { auditor: getDevAccount('buyer3').account.address, allowed: true });
@@ -322,16 +322,16 @@ describe('verifier role', () => {
     const seat = firstSeat(await decided(auditId));
     expect(seat).toMatchObject({ status: 'Revealed', verdict: 'Unverifiable' });
     expect(served).toContainEqual({ path: 'forged', signer: seat.verifier });
-    const verifierBefore = await balance(seat.verifier);
+    const treasuryBefore = await getAuditCredit(buyer(), { account: devnet.deployment.parameters.treasury });
     expect((await resolved(auditId)).outcome).toBe('unverifiable');
-    // Nothing slashed; the verifier did the work and is paid the opener's bond.
+    // Nothing slashed and nobody paid for not judging: the opener's bond goes to the treasury.
     expect((await getProvider(buyer(), { provider: address('provider1') })).stake).toBe(stakeBefore);
-    await creditsWithdrawn(seat.verifier);
-    expect(await balance(seat.verifier)).toBe(verifierBefore + auditBond);
+    expect(await getAuditCredit(buyer(), { account: seat.verifier })).toBe(0n);
+    expect(await getAuditCredit(buyer(), { account: devnet.deployment.parameters.treasury })).toBe(treasuryBefore + auditBond);
 
     // The root was freed: the payer audits the same batch again, this time with its evidence.
     const tree = createReceiptBatchTree(batch.map((leaf) => digestOf(leaf.receipt)));
-    expect(await getAuditOfRoot(buyer(), { receiptsRoot: tree.root })).toBeUndefined();
+    expect(await getAuditOfRoot(buyer(), { channelId: batch[0]!.receipt.channelId, receiptsRoot: tree.root })).toBeUndefined();
     const retry = await audit('forged-retry', batch);
     await mineDrawBlock();
     expect(firstSeat(await decided(retry))).toMatchObject({ status: 'Revealed', verdict: 'Pass' });

@@ -21,6 +21,7 @@ export * from './actions/audits/getAudit.ts';
 export * from './actions/audits/getAuditCredit.ts';
 export * from './actions/audits/getAuditEvidenceURI.ts';
 export * from './actions/audits/getAuditOfRoot.ts';
+export * from './actions/audits/isSlashedOnChannel.ts';
 export * from './actions/audits/openAudit.ts';
 export * from './actions/audits/replaceVerifiers.ts';
 export * from './actions/audits/requireAuditCourt.ts';

@@ -933,7 +933,13 @@ export function simulate(parameters: SimParameters): SimResult {
       if (!audit.canary && !audit.sweep && !provider.swept) provider.unaudited = { count: 0, bad: 0 };
     } else {
       if (!audit.canary) caughtCheats[provider.strategy] += audit.bad;
-      slash(provider, winners);
+      if (!oldRules && provider.slashed) {
+        // The court slashes a channel's provider once (a bad receipt cannot be farmed under many
+        // roots): a later Fail on it takes no stake, and the opener's bond pays the verifiers.
+        for (const v of winners) credit(v, 'bounties', p.slashing.auditBond / winners.length);
+      } else {
+        slash(provider, winners);
+      }
       sweep(provider);
     }
     // The court slashes before it tells the registry the audit is closed (which frees a withdrawal).
@@ -951,7 +957,7 @@ export function simulate(parameters: SimParameters): SimResult {
     }
     identity.stake = out.remainingStake;
     debit(identity, 'slashed', out.slashed);
-    // Later failed batches of the same identity take what stake is left; it is caught once.
+    // Old rules: later failed receipts of the same identity take what stake is left; it is caught once.
     if (!identity.slashed) totals[identity.strategy].caught++;
     identity.slashed = true;
     treasury.slashes += out.toTreasury;

@@ -34,6 +34,7 @@ contract AuditCourtHandler is HandlerBase {
         address opener;
         address provider;
         bytes32 root;
+        bytes32 channelId;
         uint256 snapshotBlock;
         bool open;
     }
@@ -66,8 +67,11 @@ contract AuditCourtHandler is HandlerBase {
     /// least the minimum (0: it is not).
     mapping(address provider => uint256) public ghostOfferSince;
     mapping(address provider => uint256) public ghostStakedSince;
-    /// @notice Roots the court must refuse (being audited, or judged Pass or Fail).
-    mapping(bytes32 root => bool) public ghostRootTaken;
+    /// @notice (channel, root) pairs the court must refuse (being audited, or judged Pass or Fail);
+    /// the same root on another channel is another batch and must open.
+    mapping(bytes32 batchKey => bool) public ghostRootTaken;
+    /// @notice Channels whose provider the ghost saw slashed for a Fail: later Fails slash nothing.
+    mapping(bytes32 channelId => bool) public ghostSlashedOnChannel;
     /// @notice What each verifier committed in each audit, so it can reveal it.
     mapping(uint256 auditId => mapping(address verifier => AuditCourt.Verdict)) public committedVerdict;
 
@@ -160,7 +164,7 @@ contract AuditCourtHandler is HandlerBase {
         GhostAudit storage g = _ghostAudits[auditId];
         g.open = false;
         ghostOpenAudits[g.provider]--;
-        if (freeRoot) ghostRootTaken[g.root] = false;
+        if (freeRoot) ghostRootTaken[keccak256(abi.encode(g.channelId, g.root))] = false;
     }
 
     // ---------------------------------------------------------------- opening (payers and squatters)
@@ -178,7 +182,8 @@ contract AuditCourtHandler is HandlerBase {
             : keccak256(abi.encode("batch", _rootNonce++));
         uint32 receiptCount = uint32(bound(count, 0, 70));
         bool payer = opener == buyer || opener == gateway;
-        bool expected = payer && !ghostRootTaken[root] && receiptCount >= 1 && receiptCount <= 64
+        bytes32 batchKey = keccak256(abi.encode(_channelIds[i], root));
+        bool expected = payer && !ghostRootTaken[batchKey] && receiptCount >= 1 && receiptCount <= 64
             && token.balanceOf(opener) >= court.getConfig().auditBond;
         uint256 before = _held();
         uint256 candidates = registry.getCandidateCount(modelId);
@@ -188,10 +193,10 @@ contract AuditCourtHandler is HandlerBase {
             _check(expected, true, "openAudit");
             _checkEq(_held(), before + court.getConfig().auditBond, "openAudit moved");
             _checkEq(court.getAudit(auditId).candidateCount, candidates, "openAudit candidate snapshot");
-            _ghostAudits[auditId] = GhostAudit({opener: opener, provider: provider, root: root, snapshotBlock: block.number, open: true});
+            _ghostAudits[auditId] = GhostAudit({opener: opener, provider: provider, root: root, channelId: _channelIds[i], snapshotBlock: block.number, open: true});
             ghostBonded += court.getConfig().auditBond;
             ghostOpenAudits[provider]++;
-            ghostRootTaken[root] = true;
+            ghostRootTaken[batchKey] = true;
             _roots.push(root);
         } catch {
             _check(expected, false, "openAudit");
@@ -444,25 +449,23 @@ contract AuditCourtHandler is HandlerBase {
         }
     }
 
-    /// @dev The outcome by the rules: the first verdict, unless the panel's revealed votes have a
-    /// strict majority.
+    /// @dev The outcome by the rules: the first verdict, unless 2 of the panel's 3 seats revealed
+    /// the same verdict.
     function _expectedOutcome(AuditCourt.Audit memory audit, AuditCourt.Seat[] memory seats)
         private
-        pure
+        view
         returns (AuditCourt.Verdict outcome, bool majority)
     {
         outcome = audit.verdict;
         if (audit.stage == 0) return (outcome, false);
         uint256[4] memory votes;
-        uint256 revealed;
         for (uint256 i; i < seats.length; i++) {
             if (seats[i].stage == 1 && seats[i].status == AuditCourt.SeatStatus.Revealed) {
                 votes[uint8(seats[i].verdict)]++;
-                revealed++;
             }
         }
         for (uint8 v = 1; v <= 3; v++) {
-            if (2 * votes[v] > revealed) return (AuditCourt.Verdict(v), true);
+            if (2 * votes[v] > court.PANEL_SIZE()) return (AuditCourt.Verdict(v), true);
         }
     }
 
@@ -478,7 +481,8 @@ contract AuditCourtHandler is HandlerBase {
         }
         AuditCourt.Seat[] memory seats = court.getSeats(auditId);
         (AuditCourt.Verdict outcome, bool majority) = _expectedOutcome(audit, seats);
-        uint256 expectedSlash = outcome == AuditCourt.Verdict.Fail ? _slashable(audit.provider, court.getConfig().slashAmount) : 0;
+        bool repeatFail = outcome == AuditCourt.Verdict.Fail && ghostSlashedOnChannel[audit.channelId];
+        uint256 expectedSlash = outcome == AuditCourt.Verdict.Fail && !repeatFail ? _slashable(audit.provider, court.getConfig().slashAmount) : 0;
         uint256[] memory fines = _expectedFines(seats, outcome, majority);
         uint256 before = _held();
         uint256 bondedBefore = court.getTotalBonded();
@@ -487,7 +491,8 @@ contract AuditCourtHandler is HandlerBase {
             _checkEq(_held(), before, "finalizeAudit: slash left registry + court");
             _checkEq(bondedBefore - court.getTotalBonded(), _bonds(audit), "finalize released bonds");
             _checkEq(uint8(court.getAudit(auditId).verdict), uint8(outcome), "finalize outcome");
-            _ledgerFinalize(audit, seats, outcome, majority, expectedSlash, fines);
+            _ledgerFinalize(audit, seats, outcome, majority, expectedSlash, fines, repeatFail);
+            if (outcome == AuditCourt.Verdict.Fail) ghostSlashedOnChannel[audit.channelId] = true;
             _closeGhost(auditId, outcome == AuditCourt.Verdict.Unverifiable);
         } catch {
             _check(true, false, "finalizeAudit");
@@ -517,14 +522,16 @@ contract AuditCourtHandler is HandlerBase {
         AuditCourt.Verdict outcome,
         bool majority,
         uint256 slashed,
-        uint256[] memory fines
+        uint256[] memory fines,
+        bool repeatFail
     ) private {
         AuditCourt.Config memory config = court.getConfig();
         uint256 escalationBond = audit.escalator == address(0) ? 0 : config.escalationBond;
         ghostBonded -= config.auditBond + escalationBond;
         uint256 pool;
         bool fail = outcome == AuditCourt.Verdict.Fail;
-        if (fail) _ghostCredit(audit.opener, config.auditBond);
+        // A repeat Fail on a channel already slashed for pays the verifiers from the opener's bond.
+        if (fail && !repeatFail) _ghostCredit(audit.opener, config.auditBond);
         else pool += config.auditBond;
         if (escalationBond > 0) {
             // The provider escalated a Fail; the payer side a Pass or Unverifiable.
@@ -533,7 +540,7 @@ contract AuditCourtHandler is HandlerBase {
             else pool += escalationBond;
         }
         uint256 toTreasury;
-        if (fail) {
+        if (fail && !repeatFail) {
             uint256 refund = slashed * config.refundBps / 10_000;
             uint256 bounty = slashed * config.bountyBps / 10_000;
             _ghostCredit(audit.buyer, refund);
@@ -544,7 +551,8 @@ contract AuditCourtHandler is HandlerBase {
         for (uint256 i; i < seats.length; i++) {
             if (seats[i].status == AuditCourt.SeatStatus.Revealed && seats[i].verdict == outcome) winners++;
         }
-        if (winners == 0) {
+        // Nobody is paid for an Unverifiable outcome: the bonds at stake go to the treasury.
+        if (winners == 0 || outcome == AuditCourt.Verdict.Unverifiable) {
             toTreasury += pool;
         } else {
             uint256 share = pool / winners;

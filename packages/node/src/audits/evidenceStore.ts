@@ -116,6 +116,7 @@ export function openEvidenceStore(init: { path: string }) {
   const setRoot = db.prepare('UPDATE audit_batches SET receipts_root = ? WHERE batch_id = ? AND receipts_root IS NULL');
   const setAudit = db.prepare('UPDATE audit_batches SET audit_id = ? WHERE batch_id = ?');
   const setServedTo = db.prepare('UPDATE audit_batches SET served_to = ? WHERE batch_id = ?');
+  const unlink = db.prepare("UPDATE audit_batches SET audit_id = NULL, served_to = '[]' WHERE batch_id = ?");
   const remove = db.prepare('DELETE FROM audit_batches WHERE batch_id = ?');
 
   const get = (batchId: number): EvidenceBatch | undefined => {
@@ -158,6 +159,10 @@ export function openEvidenceStore(init: { path: string }) {
     /** Links the batch to the audit the court opened for its root. */
     setAuditId(batchId: number, auditId: bigint) {
       setAudit.run(auditId.toString(), batchId);
+    },
+    /** Unlinks a batch from an audit that ended without judging it (Unverifiable, cancelled), so it is opened again. */
+    unlinkAudit(batchId: number) {
+      unlink.run(batchId);
     },
     /** Notes that `verifier` was handed the evidence (an escalation against a verifier that never got it would be unfair). */
     markServed(batchId: number, verifier: Address) {

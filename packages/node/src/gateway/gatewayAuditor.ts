@@ -3,6 +3,7 @@ import {
   createReceiptBatchTree,
   getAudit,
   getAuditOfRoot,
+  isSlashedOnChannel,
   openAudit,
   requireAuditCourt,
   type AgoraWalletClient,
@@ -89,19 +90,26 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
   });
 
   /**
-   * A canary's right answer is known: a first verdict that passes a wrong canary answer, or calls
-   * it unverifiable, is itself wrong (a careless or colluding verifier), so it goes to a panel. Only
-   * if that verifier was handed the evidence, though: one that could not fetch it voted
-   * Unverifiable by rule, and an escalation would cost a bond over the gateway's own outage.
+   * Goes to a panel when the first verdict is known to be wrong, and only against a verifier this
+   * gateway handed the evidence (one that could not fetch it voted Unverifiable by rule, and an
+   * escalation would cost a bond over the gateway's own outage):
+   * - a canary's right answer is known: passing its wrong answer is wrong (careless or colluding);
+   * - Unverifiable from a verifier that was served the evidence: it had everything it needed, so it
+   *   skipped the work or is shielding the provider; this holds for sampled batches too.
    */
   function shouldEscalate(audit: GetAuditReturnType): boolean {
     const batch = evidence.getByAudit(audit.auditId);
-    if (audit.verdict === 'Fail' || batch?.reason !== 'canary') return false;
+    if (!batch || audit.verdict === 'Fail') return false;
+    if (audit.verdict !== 'Unverifiable' && batch.reason !== 'canary') return false;
     const first = audit.seats.find((seat) => seat.stage === 0 && seat.status === 'Revealed');
     const served = first !== undefined && batch.servedTo.includes(first.verifier.toLowerCase() as Address);
-    if (!served) log('warn', `a wrong canary was judged ${audit.verdict}, but its verifier never got the evidence: not escalating`, { auditId: audit.auditId.toString() });
+    if (!served) log('warn', `a batch was judged ${audit.verdict}, but its verifier never got the evidence: not escalating`, { auditId: audit.auditId.toString(), reason: batch.reason });
     return served;
   }
+
+  /** Times each batch was reopened after an audit that judged nothing (this run): bounded, as each costs a bond. */
+  const reopened = new Map<number, number>();
+  const MAX_REOPENS = 3;
 
   function ended({ auditId, provider, modelId, outcome }: AuditOutcome) {
     const batch = evidence.getByAudit(auditId);
@@ -110,12 +118,27 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     // cancelled audit says nothing about the provider.
     if (batch.reason === 'sampled' && (outcome === 'pass' || outcome === 'fail')) init.record(provider, modelId, { kind: 'audit', passed: outcome === 'pass' });
     log('info', 'audit ended', { auditId: auditId.toString(), provider, outcome, reason: batch.reason, receipts: batch.receiptCount });
+    // Nothing was judged (no verifier could be drawn, or the verdict was Unverifiable): the court
+    // freed the root, and a fresh audit draws afresh. Missing evidence must never clear a provider.
+    const times = reopened.get(batch.batchId) ?? 0;
+    if ((outcome === 'unverifiable' || outcome === 'cancelled') && times < MAX_REOPENS && !stopped) {
+      reopened.set(batch.batchId, times + 1);
+      evidence.unlinkAudit(batch.batchId);
+      log('info', 'reopening an audit that judged nothing', { auditId: auditId.toString(), provider, outcome, attempt: times + 1 });
+      void open(evidence.get(batch.batchId)!);
+      return;
+    }
+    reopened.delete(batch.batchId);
     evidence.delete(batch.batchId);
   }
 
-  /** Links a batch to the court's audit of its root, if there is one; returns its id. */
+  /**
+   * Links a batch to the court's audit of its root on its channel, if there is one; returns its id.
+   * Roots are claimed per channel, so an audit another payer opened of the same root on a channel of
+   * its own is never taken for ours (it would be handed our evidence, and ours never opened).
+   */
   async function link(batch: EvidenceBatch): Promise<bigint | undefined> {
-    const auditId = await getAuditOfRoot(client, { receiptsRoot: batch.receiptsRoot! });
+    const auditId = await getAuditOfRoot(client, { channelId: batch.channelId, receiptsRoot: batch.receiptsRoot! });
     if (auditId === undefined) return undefined;
     evidence.setAuditId(batch.batchId, auditId);
     keeper.track(auditId);
@@ -139,6 +162,13 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     try {
       const existing = await link(batch);
       if (existing !== undefined) return;
+      // The channel's provider was slashed for a failure already: another Fail would slash nothing
+      // and cost the bond, so the rest of the channel's batches are dropped.
+      if (await isSlashedOnChannel(client, { channelId })) {
+        log('info', 'not auditing a channel whose provider was already slashed for it', { provider, reason, receipts: receiptCount });
+        evidence.delete(batchId);
+        return;
+      }
       const { auditId } = await exclusive(() => openAudit(client, { channelId, receiptsRoot, receiptCount, evidenceURI: evidenceUrl(receiptsRoot) }));
       evidence.setAuditId(batchId, auditId);
       keeper.track(auditId);
@@ -214,6 +244,9 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
       const linked = batch.auditId ?? (await chain(link(batch)));
       if (linked !== auditId) throw gatewayError('NotDrawnVerifier', `The request is signed for audit ${auditId}, but this evidence belongs to ${linked === undefined ? 'no open audit' : `audit ${linked}`}.`);
       const audit = await chain(getAudit(client, { auditId }));
+      if (audit.channelId.toLowerCase() !== batch.channelId.toLowerCase()) {
+        throw gatewayError('NotDrawnVerifier', `Audit ${auditId} is not of this batch's channel; evidence is given only to the verifiers of its own audit.`);
+      }
       const seated = audit.seats.some((seat) => seat.verifier.toLowerCase() === signer.toLowerCase() && seat.status !== 'Replaced');
       // The audited provider answered these very calls, so it learns nothing new; it needs them to defend itself.
       const audited = audit.provider.toLowerCase() === signer.toLowerCase();

@@ -5717,6 +5717,11 @@ export const auditCourtAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
         "name": "receiptsRoot",
         "type": "bytes32"
       }
@@ -5978,6 +5983,25 @@ export const auditCourtAbi = [
       }
     ],
     "name": "isAuditor",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "isSlashedOnChannel",
     "outputs": [
       {
         "internalType": "bool",

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditCourtParameters, DeploymentParameters } from '../../deployment.ts';
 import { defaultAuditCourtParameters, defaultDeploymentParameters, validateDeploymentParameters } from './deployAgora.ts';
 
-type Audit = AuditCourtParameters & { drawTimeout?: bigint };
+type Audit = AuditCourtParameters;
 type Top = Omit<DeploymentParameters, 'treasury' | 'auditCourt' | 'audit'>;
 const valid: Top & { audit: Audit } = { ...defaultDeploymentParameters, audit: { ...defaultAuditCourtParameters } };
 
@@ -44,15 +44,16 @@ describe('validateDeploymentParameters (issue 9, finding 10)', () => {
     );
   });
 
-  it('refuses an unbonding delay shorter than an audit can take, counting drawTimeout when given', () => {
-    // 2 × (3600 + 3600) + 3600 = 18,000 s at the defaults.
-    expect(refusal({ top: { unbondingDelay: 18_000n } })).toBe('accepted');
-    expect(refusal({ top: { unbondingDelay: 17_999n } })).toMatchInlineSnapshot(
-      `"InvalidDeployParameters: Refusing to deploy: unbondingDelay (17999 s) is shorter than an audit can take (2 × (commitWindow + revealWindow) + escalationWindow = 18000 s): a cheater could unbond and withdraw before its audit ends."`,
-    );
-    expect(refusal({ top: { unbondingDelay: 18_000n }, audit: { drawTimeout: 1n } })).toMatchInlineSnapshot(
-      `"InvalidDeployParameters: Refusing to deploy: unbondingDelay (18000 s) is shorter than an audit can take (drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = 18001 s): a cheater could unbond and withdraw before its audit ends."`,
-    );
+  it('refuses an unbonding delay shorter than an audit can take, drawTimeout included', () => {
+    // 86,400 + 2 × (3600 + 3600) + 3600 = 104,400 s at the defaults.
+    expect(refusal({ top: { unbondingDelay: 104_400n } })).toBe('accepted');
+    expect(refusal({ top: { unbondingDelay: 104_399n } })).toMatchInlineSnapshot(`"InvalidDeployParameters: Refusing to deploy: unbondingDelay (104399 s) is shorter than an audit can take (drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = 104400 s): a cheater could unbond and withdraw before its audit ends."`);
+    expect(refusal({ top: { unbondingDelay: 18_001n }, audit: { drawTimeout: 1n } })).toBe('accepted');
+    expect(refusal({ top: { unbondingDelay: 18_000n }, audit: { drawTimeout: 1n } })).toMatchInlineSnapshot(`"InvalidDeployParameters: Refusing to deploy: unbondingDelay (18000 s) is shorter than an audit can take (drawTimeout + 2 × (commitWindow + revealWindow) + escalationWindow = 18001 s): a cheater could unbond and withdraw before its audit ends."`);
+  });
+
+  it('refuses a zero draw timeout', () => {
+    expect(refusal({ audit: { drawTimeout: 0n } })).toMatchInlineSnapshot(`"InvalidDeployParameters: Refusing to deploy: audit.drawTimeout is 0: an audit would be cancelled before its verifiers could be drawn."`);
   });
 
   it('a verifier penalty equal to the minimum stake is allowed', () => {
