@@ -349,6 +349,7 @@ describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
     await devnet.increaseTime(config.escalationWindow);
 
     const before = await getProvider(devnet.as('buyer1'), { provider });
+    const treasuryBefore = await getAuditCredit(devnet.as('buyer1'), { account: treasury });
     const { outcome, slashed, refund, bounty, toTreasury } = await finalizeAudit(devnet.as('buyer1'), { auditId });
     expect({ outcome, slashed }).toEqual({ outcome: 'Fail', slashed: config.slashAmount });
     expect(refund).toBe((config.slashAmount * BigInt(config.refundBps)) / 10_000n);
@@ -363,7 +364,7 @@ describe('ProviderRegistry slashing (only through the AuditCourt)', () => {
     expect(await getAuditCredit(devnet.as('buyer1'), { account: buyer })).toBe(config.auditBond + refund);
     expect((await withdrawAuditCredit(devnet.as('buyer1'))).amount).toBe(config.auditBond + refund);
     expect((await withdrawAuditCredit(devnet.as('provider2'))).amount).toBe(bounty);
-    expect(await getAuditCredit(devnet.as('buyer1'), { account: treasury })).toBe(toTreasury);
+    expect(await getAuditCredit(devnet.as('buyer1'), { account: treasury })).toBe(treasuryBefore + toTreasury);
     expect(await balance(buyer)).toBe(buyerBefore + refund);
     await expectSolvent();
 
