@@ -184,10 +184,11 @@ contract AuditCourt is ReentrancyGuard {
     /// @dev Keyed by `_batchKey(channelId, receiptsRoot)`: a root is claimed per channel, so a payer
     /// of another channel cannot take (squat) the root of a batch it never paid for.
     mapping(bytes32 batchKey => uint256 auditId) private _auditOfBatch;
-    /// @dev Channels whose provider was already slashed for a failure found in them: a later Fail on
-    /// the same channel (the same bad receipt under another root, or more of the same cheating)
-    /// slashes nothing more, so one bad answer cannot be farmed into many refunds.
-    mapping(bytes32 channelId => bool) private _slashedOnChannel;
+    /// @dev Stake taken from a channel's provider for failures found in that channel, at most
+    /// `slashAmount` in all: the same bad receipt re-audited under another root (or more of the
+    /// same cheating) cannot be farmed into a refund per slash. A slash that found too little stake
+    /// takes the rest at the next Fail.
+    mapping(bytes32 channelId => uint256 slashed) private _slashedOnChannel;
     mapping(address buyer => mapping(address auditor => bool)) private _auditors;
     mapping(address account => uint256 amount) private _withdrawable;
     uint256 private _totalWithdrawable;
@@ -604,8 +605,9 @@ contract AuditCourt is ReentrancyGuard {
 
     /// @notice Settles a decided audit: after the escalation window for a first verdict, at once
     /// for a panel's. Fail: the provider is slashed and jailed, the buyer refunded, the finding
-    /// verifiers paid a bounty and the opener's bond returned; a second Fail on a channel whose
-    /// provider was already slashed for it slashes nothing and pays the verifiers the opener's bond.
+    /// verifiers paid a bounty and the opener's bond returned. Failures in one channel cost its
+    /// provider at most `slashAmount` in all; once that is taken, a further Fail there takes only a
+    /// bond's worth of stake, paid to its verifiers, refunds nothing and jails nobody.
     /// Pass: the opener's bond goes to the verifiers who voted Pass. Unverifiable: nothing is
     /// slashed, no pass recorded, nobody paid: the bonds at stake go to the treasury and the root may
     /// be audited again. A lost escalation forfeits its bond to the winning verifiers. When a panel reaches a Pass or Fail
@@ -626,14 +628,10 @@ contract AuditCourt is ReentrancyGuard {
         _totalBonded -= _auditBond + escalationBond;
         // An unverifiable batch was never judged: its payer may serve the evidence and try again.
         if (outcome == Verdict.Unverifiable) delete _auditOfBatch[_batchKey(audit.channelId, audit.receiptsRoot)];
-        // A channel already paid for its provider's failure: another Fail on it slashes nothing, and
-        // the opener's bond pays the verifiers' work (as a Pass does), so repeating a bad receipt
-        // under fresh roots costs a bond each time instead of earning a refund.
-        bool repeatFail = outcome == Verdict.Fail && _slashedOnChannel[audit.channelId];
 
         // The pool is split evenly among the verifiers whose verdict is the outcome.
         uint256 pool;
-        if (outcome == Verdict.Fail && !repeatFail) {
+        if (outcome == Verdict.Fail) {
             _credit(audit.opener, _auditBond);
         } else {
             pool += _auditBond;
@@ -653,12 +651,22 @@ contract AuditCourt is ReentrancyGuard {
         uint256 bounty;
         uint256 toTreasury;
         address provider = audit.provider;
-        if (outcome == Verdict.Fail && !repeatFail) {
-            _slashedOnChannel[audit.channelId] = true;
-            slashed = _registry.slash(provider, _slashAmount, address(this));
-            _registry.jail(provider, uint64(block.timestamp) + _jailDuration);
-            refund = (slashed * _refundBps) / BPS;
-            bounty = (slashed * _bountyBps) / BPS;
+        if (outcome == Verdict.Fail) {
+            // Never above slashAmount: only `slashed <= owed` is ever added.
+            uint256 owed = _slashAmount - _slashedOnChannel[audit.channelId];
+            if (owed > 0) {
+                slashed = _registry.slash(provider, owed, address(this));
+                _slashedOnChannel[audit.channelId] += slashed;
+                _registry.jail(provider, uint64(block.timestamp) + _jailDuration);
+                refund = (slashed * _refundBps) / BPS;
+                bounty = (slashed * _bountyBps) / BPS;
+            } else {
+                // The channel's failures were paid for in full: this one takes a bond's worth of
+                // stake to pay the verifiers (the cheater pays for the checking), refunds nothing
+                // and jails nobody; the opener's bond came back above, so it neither gains nor loses.
+                slashed = _registry.slash(provider, _auditBond, address(this));
+                bounty = slashed;
+            }
             // Cannot underflow: refundBps + bountyBps <= BPS (checked at deploy).
             toTreasury = slashed - refund - bounty;
             _credit(audit.buyer, refund);
@@ -710,9 +718,15 @@ contract AuditCourt is ReentrancyGuard {
         return _auditOfBatch[_batchKey(channelId, receiptsRoot)];
     }
 
-    /// @notice Whether a provider was already slashed for a failure on `channelId` (later Fails on
-    /// that channel slash nothing more).
+    /// @notice Whether `channelId`'s failures were paid for in full (`slashAmount` taken from its
+    /// provider): a later Fail there refunds nothing and only pays its verifiers a bond's worth of
+    /// stake, so a payer stops using the channel and opens a new one.
     function isSlashedOnChannel(bytes32 channelId) external view returns (bool) {
+        return _slashedOnChannel[channelId] >= _slashAmount;
+    }
+
+    /// @notice Stake taken so far for failures found in `channelId` (at most `slashAmount`).
+    function getSlashedOnChannel(bytes32 channelId) external view returns (uint256) {
         return _slashedOnChannel[channelId];
     }
 

@@ -2,8 +2,8 @@
 // redesign): a sybil that claims the gateway's root on a channel of its own neither blocks the
 // gateway's audit nor gets its evidence; an audit that judged nothing (Unverifiable) is reopened,
 // and an Unverifiable from a verifier the gateway handed the evidence goes to a panel; a channel
-// whose provider was already slashed is not audited again (another Fail would slash nothing and
-// cost the bond). Verifiers are played by hand here, so each move is the test's own.
+// whose provider was already slashed in full is not audited again and is retired (another Fail
+// would refund nothing). Verifiers are played by hand here, so each move is the test's own.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,9 @@ import {
 } from '@agora/sdk';
 import {
   createAuditPolicy,
+  createChannelPool,
   createGatewayAuditor,
+  openGatewayStore,
   getDevAccount,
   openEvidenceStore,
   signEvidenceRequest,
@@ -51,6 +53,8 @@ let slashedChannel: Hex;
 /** A sybil's own channel (buyer2 → provider2): it is that channel's payer, so it may open audits there. */
 let sybilChannel: Hex;
 const logged: { event: string; fields: Record<string, unknown> }[] = [];
+/** Channels the auditor told the gateway to stop paying on. */
+const retired: Hex[] = [];
 
 const gateway = () => devnet.as('buyer1') as AgoraWalletClient & { account: LocalAccount };
 const address = (role: DevRole) => getDevAccount(role).account.address;
@@ -130,6 +134,7 @@ beforeAll(async () => {
     getPublicUrl: () => 'http://127.0.0.1:1',
     getScore: () => undefined,
     record: () => {},
+    retireChannel: (channelId) => void retired.push(channelId),
     pollIntervalMs: 100,
     log: (_level, event, fields) => logged.push({ event, fields }),
   });
@@ -169,6 +174,7 @@ describe('the gateway auditor against attackers', () => {
     const second = await until('the batch reopened', () => getAuditOfRoot(gateway(), { channelId: gatewayChannel, receiptsRoot: root }), (id) => id !== undefined && id !== first);
     expect((await getAudit(gateway(), { auditId: first! })).verdict).toBe('Unverifiable');
     expect((await getAudit(gateway(), { auditId: first! })).escalator).toBe('0x0000000000000000000000000000000000000000');
+    expect(evidence.getByRoot(root)?.reopens).toBe(1); // counted on disk: a restart cannot reset the bound
 
     // This time the verifier is handed the evidence, and still says Unverifiable: the gateway escalates.
     const verifier = await firstVerifier(second!);
@@ -179,11 +185,34 @@ describe('the gateway auditor against attackers', () => {
     expect(escalated.escalator.toLowerCase()).toBe(address('buyer1').toLowerCase());
   });
 
-  it('does not audit a channel whose provider was already slashed for it: another Fail would slash nothing and cost the bond', async () => {
+  it('does not audit a channel whose provider was already slashed for it, and stops paying on it', async () => {
     const call = await wrongAnswer(slashedChannel);
     auditor.auditCanaryFailure(call);
     await until('the batch dropped', async () => logged.some((l) => l.event.startsWith('not auditing a channel whose provider was already slashed')), (done) => done);
     expect(await getAuditOfRoot(gateway(), { channelId: slashedChannel, receiptsRoot: rootOf(call) })).toBeUndefined();
     expect(evidence.getByRoot(rootOf(call))).toBeUndefined();
+    // The court takes one slash per channel: the gateway stops paying on it and opens a new one.
+    expect(retired).toContain(slashedChannel);
+  });
+
+  it('retires a channel in the pool: at once when idle, after its call when busy, and for good across restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agora-gateway-pool-'));
+    const store = openGatewayStore({ path: join(dir, 'gateway.db') });
+    const pool = createChannelPool({ client: gateway(), store, deposit: 10n * PRICE, maxChannelsPerProvider: 2 });
+    const lane = { provider: address('provider2'), modelId: market.modelId, price: PRICE };
+    const idle = await pool.acquire(lane);
+    idle.release('unserved');
+    pool.retire(idle.channel.channelId, 'test');
+    const busy = await pool.acquire(lane);
+    expect(busy.channel.channelId).not.toBe(idle.channel.channelId); // the retired one is never handed out
+    pool.retire(busy.channel.channelId, 'test');
+    expect(busy.channel.retired).toBe(false); // its call goes on
+    busy.release('served');
+    expect(busy.channel.retired).toBe(true);
+    store.close();
+    const reopened = openGatewayStore({ path: join(dir, 'gateway.db') });
+    expect(reopened.listChannels(lane.provider, lane.modelId)).toEqual([]);
+    expect(reopened.allChannels().map((c) => c.retired)).toEqual([true, true]);
+    reopened.close();
   });
 });

@@ -934,9 +934,13 @@ export function simulate(parameters: SimParameters): SimResult {
     } else {
       if (!audit.canary) caughtCheats[provider.strategy] += audit.bad;
       if (!oldRules && provider.slashed) {
-        // The court slashes a channel's provider once (a bad receipt cannot be farmed under many
-        // roots): a later Fail on it takes no stake, and the opener's bond pays the verifiers.
-        for (const v of winners) credit(v, 'bounties', p.slashing.auditBond / winners.length);
+        // A channel's failures cost its provider one slash in all (a bad receipt cannot be farmed
+        // under many roots): a later Fail there takes a bond's worth of stake for its verifiers.
+        const fee = Math.min(p.slashing.auditBond, provider.stake);
+        provider.stake -= fee;
+        debit(provider, 'slashed', fee);
+        for (const v of winners) credit(v, 'bounties', fee / winners.length);
+        if (winners.length === 0) treasury.slashes += fee;
       } else {
         slash(provider, winners);
       }

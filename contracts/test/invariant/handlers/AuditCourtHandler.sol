@@ -70,8 +70,9 @@ contract AuditCourtHandler is HandlerBase {
     /// @notice (channel, root) pairs the court must refuse (being audited, or judged Pass or Fail);
     /// the same root on another channel is another batch and must open.
     mapping(bytes32 batchKey => bool) public ghostRootTaken;
-    /// @notice Channels whose provider the ghost saw slashed for a Fail: later Fails slash nothing.
-    mapping(bytes32 channelId => bool) public ghostSlashedOnChannel;
+    /// @notice Stake the ghost saw taken for failures per channel: at most slashAmount in all, then
+    /// a further Fail takes a bond's worth for its verifiers.
+    mapping(bytes32 channelId => uint256) public ghostSlashedOnChannel;
     /// @notice What each verifier committed in each audit, so it can reveal it.
     mapping(uint256 auditId => mapping(address verifier => AuditCourt.Verdict)) public committedVerdict;
 
@@ -481,8 +482,10 @@ contract AuditCourtHandler is HandlerBase {
         }
         AuditCourt.Seat[] memory seats = court.getSeats(auditId);
         (AuditCourt.Verdict outcome, bool majority) = _expectedOutcome(audit, seats);
-        bool repeatFail = outcome == AuditCourt.Verdict.Fail && ghostSlashedOnChannel[audit.channelId];
-        uint256 expectedSlash = outcome == AuditCourt.Verdict.Fail && !repeatFail ? _slashable(audit.provider, court.getConfig().slashAmount) : 0;
+        uint256 owed = court.getConfig().slashAmount - ghostSlashedOnChannel[audit.channelId];
+        bool repeatFail = outcome == AuditCourt.Verdict.Fail && owed == 0;
+        uint256 expectedSlash = outcome != AuditCourt.Verdict.Fail ? 0
+            : _slashable(audit.provider, repeatFail ? court.getConfig().auditBond : owed);
         uint256[] memory fines = _expectedFines(seats, outcome, majority);
         uint256 before = _held();
         uint256 bondedBefore = court.getTotalBonded();
@@ -492,7 +495,7 @@ contract AuditCourtHandler is HandlerBase {
             _checkEq(bondedBefore - court.getTotalBonded(), _bonds(audit), "finalize released bonds");
             _checkEq(uint8(court.getAudit(auditId).verdict), uint8(outcome), "finalize outcome");
             _ledgerFinalize(audit, seats, outcome, majority, expectedSlash, fines, repeatFail);
-            if (outcome == AuditCourt.Verdict.Fail) ghostSlashedOnChannel[audit.channelId] = true;
+            if (outcome == AuditCourt.Verdict.Fail && !repeatFail) ghostSlashedOnChannel[audit.channelId] += expectedSlash;
             _closeGhost(auditId, outcome == AuditCourt.Verdict.Unverifiable);
         } catch {
             _check(true, false, "finalizeAudit");
@@ -530,8 +533,7 @@ contract AuditCourtHandler is HandlerBase {
         ghostBonded -= config.auditBond + escalationBond;
         uint256 pool;
         bool fail = outcome == AuditCourt.Verdict.Fail;
-        // A repeat Fail on a channel already slashed for pays the verifiers from the opener's bond.
-        if (fail && !repeatFail) _ghostCredit(audit.opener, config.auditBond);
+        if (fail) _ghostCredit(audit.opener, config.auditBond);
         else pool += config.auditBond;
         if (escalationBond > 0) {
             // The provider escalated a Fail; the payer side a Pass or Unverifiable.
@@ -540,7 +542,10 @@ contract AuditCourtHandler is HandlerBase {
             else pool += escalationBond;
         }
         uint256 toTreasury;
-        if (fail && !repeatFail) {
+        if (fail && repeatFail) {
+            // The channel's failures were paid in full: a bond's worth of stake pays the verifiers.
+            pool += slashed;
+        } else if (fail) {
             uint256 refund = slashed * config.refundBps / 10_000;
             uint256 bounty = slashed * config.bountyBps / 10_000;
             _ghostCredit(audit.buyer, refund);

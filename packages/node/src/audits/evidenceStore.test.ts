@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from 'viem';
+import Database from 'better-sqlite3';
 import { openEvidenceStore, type EvidenceLeaf } from './evidenceStore.ts';
 
 const provider = '0x00000000000000000000000000000000000000aa' as Address;
@@ -46,5 +47,23 @@ describe('evidence store', () => {
     expect(second.get(batch.batchId)).toMatchObject({ reason: 'canary', receiptCount: 1 });
     expect(second.getLeaves(batch.batchId)).toEqual([leaf(3)]);
     second.close();
+  });
+
+  it('counts reopens on disk, and gives a store written before they were counted the column', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'agora-evidence-')), 'evidence.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE audit_batches (batch_id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL, provider TEXT NOT NULL,
+      model_id TEXT NOT NULL, reason TEXT NOT NULL, receipts_root TEXT UNIQUE, audit_id TEXT, served_to TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL)`);
+    old.close();
+    const store = openEvidenceStore({ path });
+    const { batch } = store.add({ channelId, provider, modelId, reason: 'canary', leaf: leaf(9) });
+    store.seal(batch.batchId, `0x${'cd'.repeat(32)}`);
+    store.setAuditId(batch.batchId, 3n);
+    store.markServed(batch.batchId, provider);
+    store.unlinkAudit(batch.batchId);
+    expect(store.get(batch.batchId)).toMatchObject({ auditId: undefined, servedTo: [], reopens: 1 });
+    expect(store.listUnopened().map((b) => b.batchId)).toEqual([batch.batchId]);
+    store.close();
+    expect(openEvidenceStore({ path }).get(batch.batchId)?.reopens).toBe(1);
   });
 });

@@ -34,6 +34,8 @@ export type EvidenceBatch = {
   auditId: bigint | undefined;
   /** Verifiers the evidence was handed to (lower-case addresses). */
   servedTo: Address[];
+  /** Times the batch was opened again after an audit that judged nothing (kept across restarts). */
+  reopens: number;
 };
 
 /**
@@ -72,6 +74,9 @@ export function openEvidenceStore(init: { path: string }) {
     CREATE INDEX IF NOT EXISTS audit_leaves_by_batch ON audit_leaves (batch_id);
   `);
   db.pragma('foreign_keys = ON');
+  // Stores written before reopens were counted get the column (every batch starts at 0).
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(audit_batches)').all();
+  if (!columns.some((column) => column.name === 'reopens')) db.exec('ALTER TABLE audit_batches ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0');
   type BatchRow = {
     batch_id: number;
     channel_id: string;
@@ -81,6 +86,7 @@ export function openEvidenceStore(init: { path: string }) {
     receipts_root: string | null;
     audit_id: string | null;
     served_to: string;
+    reopens: number;
     created_at: number;
     receipt_count: number;
   };
@@ -96,6 +102,7 @@ export function openEvidenceStore(init: { path: string }) {
     receiptCount: row.receipt_count,
     auditId: row.audit_id === null ? undefined : BigInt(row.audit_id),
     servedTo: JSON.parse(row.served_to) as Address[],
+    reopens: row.reopens,
   });
   const toLeaf = (row: LeafRow): EvidenceLeaf => ({
     receiptDigest: row.receipt_digest as Hex,
@@ -116,7 +123,7 @@ export function openEvidenceStore(init: { path: string }) {
   const setRoot = db.prepare('UPDATE audit_batches SET receipts_root = ? WHERE batch_id = ? AND receipts_root IS NULL');
   const setAudit = db.prepare('UPDATE audit_batches SET audit_id = ? WHERE batch_id = ?');
   const setServedTo = db.prepare('UPDATE audit_batches SET served_to = ? WHERE batch_id = ?');
-  const unlink = db.prepare("UPDATE audit_batches SET audit_id = NULL, served_to = '[]' WHERE batch_id = ?");
+  const unlink = db.prepare("UPDATE audit_batches SET audit_id = NULL, served_to = '[]', reopens = reopens + 1 WHERE batch_id = ?");
   const remove = db.prepare('DELETE FROM audit_batches WHERE batch_id = ?');
 
   const get = (batchId: number): EvidenceBatch | undefined => {
@@ -160,7 +167,7 @@ export function openEvidenceStore(init: { path: string }) {
     setAuditId(batchId: number, auditId: bigint) {
       setAudit.run(auditId.toString(), batchId);
     },
-    /** Unlinks a batch from an audit that ended without judging it (Unverifiable, cancelled), so it is opened again. */
+    /** Unlinks a batch from an audit that ended without judging it (Unverifiable, cancelled), so it is opened again; counts the reopen. */
     unlinkAudit(batchId: number) {
       unlink.run(batchId);
     },

@@ -65,6 +65,8 @@ export function createChannelPool(init: ChannelPoolInit) {
   const domain = { chainId: client.deployment.chainId, paymentChannels: client.deployment.contracts.paymentChannels };
   const lanes = new Map<string, Lane>();
   const log = init.log ?? (() => {});
+  /** Channels to retire when the call holding them ends (see `retire`). */
+  const retiring = new Set<string>();
   // One wallet, one nonce sequence: transactions sent at once would take the same nonce, so the
   // pool's on-chain writes (open, top-up, and the approvals inside them) go one at a time.
   let writes: Promise<unknown> = Promise.resolve();
@@ -133,13 +135,14 @@ export function createChannelPool(init: ChannelPoolInit) {
           // Without word from the provider, an unserved call's payment is assumed to be credited
           // (the provider credits calls that fail or are cut off); its next answer corrects it.
           if (outcome !== 'served' && !synced) channel.credit += price;
-          if (outcome === 'channelRefused' || behind) {
+          const retire = retiring.delete(channel.channelId.toLowerCase());
+          if (outcome === 'channelRefused' || behind || retire) {
             channel.retired = true;
             lane.channels = lane.channels.filter((c) => c !== channel);
-            log('channel retired', { channelId: channel.channelId, reason: behind ? 'the provider holds more than the gateway signed' : 'refused by the provider' });
+            log('channel retired', { channelId: channel.channelId, reason: behind ? 'the provider holds more than the gateway signed' : retire ? 'its provider was slashed for it' : 'refused by the provider' });
           }
           // A served call that changed nothing since pay() saved the amounts: skip the disk flush.
-          if (outcome !== 'served' || dirty || behind) store.saveChannel(channel);
+          if (outcome !== 'served' || dirty || behind || retire) store.saveChannel(channel);
         } finally {
           lane.busy.delete(channel.channelId);
           wake(lane);
@@ -199,6 +202,29 @@ export function createChannelPool(init: ChannelPoolInit) {
           params.signal?.addEventListener('abort', onAbort, { once: true });
           lane.waiters.push(waiter);
         });
+      }
+    },
+    /**
+     * Never uses a channel again (at once, or when the call holding it ends): for a channel whose
+     * provider the court slashed for failures found in it. The court takes at most one slash per
+     * channel, so calls there would no longer be backed by one; the next call opens a new channel.
+     */
+    retire(channelId: Hex, reason: string) {
+      const id = channelId.toLowerCase();
+      for (const lane of lanes.values()) {
+        const channel = lane.channels.find((c) => c.channelId.toLowerCase() === id);
+        if (!channel) continue;
+        if (lane.busy.has(channel.channelId)) return void retiring.add(id);
+        channel.retired = true;
+        lane.channels = lane.channels.filter((c) => c !== channel);
+        store.saveChannel(channel);
+        return void log('channel retired', { channelId, reason });
+      }
+      // Not loaded in this run: retire it in the store, where the lane will read it from.
+      const stored = store.allChannels().find((c) => c.channelId.toLowerCase() === id);
+      if (stored && !stored.retired) {
+        store.saveChannel({ ...stored, retired: true });
+        log('channel retired', { channelId, reason });
       }
     },
     /** Every channel the gateway ever opened, with its amounts (for status pages and tests). */

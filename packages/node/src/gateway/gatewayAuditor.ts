@@ -40,6 +40,11 @@ export type GatewayAuditorInit = {
   getScore(provider: Address, modelId: Hex): ProviderScore | undefined;
   /** Feeds audit outcomes back to the router. */
   record(provider: Address, modelId: Hex, observation: ScoreObservation): void;
+  /**
+   * Stops paying on a channel whose provider the court slashed for failures found in it: the court
+   * takes at most one slash per channel, so further calls there would not be backed by one.
+   */
+  retireChannel?: (channelId: Hex, reason: string) => void;
   /** A channel's batch of sampled receipts is audited once it holds this many (1 to 64, default 32)… */
   batchSize?: number;
   /** …or this long after its first receipt, ms (default 30 s). */
@@ -107,8 +112,7 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     return served;
   }
 
-  /** Times each batch was reopened after an audit that judged nothing (this run): bounded, as each costs a bond. */
-  const reopened = new Map<number, number>();
+  /** Reopens of one batch after audits that judged nothing: bounded (kept across restarts), as each may cost a bond. */
   const MAX_REOPENS = 3;
 
   function ended({ auditId, provider, modelId, outcome }: AuditOutcome) {
@@ -120,15 +124,14 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     log('info', 'audit ended', { auditId: auditId.toString(), provider, outcome, reason: batch.reason, receipts: batch.receiptCount });
     // Nothing was judged (no verifier could be drawn, or the verdict was Unverifiable): the court
     // freed the root, and a fresh audit draws afresh. Missing evidence must never clear a provider.
-    const times = reopened.get(batch.batchId) ?? 0;
-    if ((outcome === 'unverifiable' || outcome === 'cancelled') && times < MAX_REOPENS && !stopped) {
-      reopened.set(batch.batchId, times + 1);
+    if ((outcome === 'unverifiable' || outcome === 'cancelled') && batch.reopens < MAX_REOPENS && !stopped) {
       evidence.unlinkAudit(batch.batchId);
-      log('info', 'reopening an audit that judged nothing', { auditId: auditId.toString(), provider, outcome, attempt: times + 1 });
+      log('info', 'reopening an audit that judged nothing', { auditId: auditId.toString(), provider, outcome, attempt: batch.reopens + 1 });
       void open(evidence.get(batch.batchId)!);
       return;
     }
-    reopened.delete(batch.batchId);
+    if (outcome === 'unverifiable' || outcome === 'cancelled') log('warn', 'giving up a batch no audit would judge', { provider, outcome, reopens: batch.reopens, reason: batch.reason });
+    if (outcome === 'fail') init.retireChannel?.(batch.channelId, 'its provider was slashed for failures found in it');
     evidence.delete(batch.batchId);
   }
 
@@ -162,10 +165,11 @@ export function createGatewayAuditor(init: GatewayAuditorInit) {
     try {
       const existing = await link(batch);
       if (existing !== undefined) return;
-      // The channel's provider was slashed for a failure already: another Fail would slash nothing
-      // and cost the bond, so the rest of the channel's batches are dropped.
+      // The channel's failures were paid for in full (the court's one slash per channel): another
+      // Fail would refund nothing, so the rest of its batches are dropped and the channel retired.
       if (await isSlashedOnChannel(client, { channelId })) {
         log('info', 'not auditing a channel whose provider was already slashed for it', { provider, reason, receipts: receiptCount });
+        init.retireChannel?.(channelId, 'its provider was slashed for failures found in it');
         evidence.delete(batchId);
         return;
       }

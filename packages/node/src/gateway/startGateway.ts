@@ -105,6 +105,7 @@ export async function startGateway(init: {
         getPublicUrl: () => publicUrl!,
         getScore: caller.getScore,
         record: caller.record,
+        retireChannel: (channelId, reason) => pool.retire(channelId, reason),
         pollIntervalMs: audits.pollIntervalMs,
         batchSize: audits.batchSize,
         batchMaxWaitMs: audits.batchMaxWaitMs,
